@@ -1,0 +1,209 @@
+/**
+ * Every flag of `genai-sidecar run`: its environment fallbacks, its default, and how it is
+ * parsed. The help text and the README's flag table are generated from this one table.
+ */
+import type { HeaderAttribute, HostPort, SidecarConfig } from '../config/config';
+import { ConfigError } from '../config/errors';
+import { resolveRoutes } from '../config/routes';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger';
+import { defaultRoutes } from '../providers/registry';
+import { loadPriceOverrides } from '../pricing/loadPrices';
+import { PriceFileError } from '../pricing/priceFile';
+import type { PriceOverride } from '../pricing/priceFile';
+import type { OtlpProtocol } from '../telemetry/pipeline';
+
+export interface FlagDefinition {
+  /** Commander flag syntax, e.g. `--listen <host:port>`. */
+  flags: string;
+  /** Property name commander gives the value. */
+  key: string;
+  description: string;
+  /** Environment variables consulted, in order, when the flag is absent. */
+  env: readonly string[];
+  /** Shown in help; undefined means "unset". */
+  defaultText?: string;
+  repeatable?: boolean;
+}
+
+const publicRoutes = (): string => defaultRoutes().map((route) => route.route).join(', ');
+
+export const RUN_FLAGS: readonly FlagDefinition[] = [
+  { flags: '--listen <host:port>', key: 'listen', description: 'Address the proxy listens on; keep it on loopback so only the pod can use it', env: ['GENAI_SIDECAR_LISTEN'], defaultText: '127.0.0.1:8787' },
+  { flags: '--admin-listen <host:port>', key: 'adminListen', description: 'Address of /healthz and /readyz', env: ['GENAI_SIDECAR_ADMIN_LISTEN'], defaultText: '127.0.0.1:8788' },
+  { flags: '--upstream <route[:provider]=url>', key: 'upstream', description: 'Route /<route>/... to <url>/...; the provider is inferred from a known route name or given after a colon (repeatable; env is comma-separated)', env: ['GENAI_SIDECAR_UPSTREAMS'], defaultText: `public endpoints of ${publicRoutes()}`, repeatable: true },
+  { flags: '--otlp-endpoint <url>', key: 'otlpEndpoint', description: 'OTLP/HTTP endpoint; /v1/metrics is appended unless present (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used as-is)', env: ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'], defaultText: 'http://localhost:4318' },
+  { flags: '--otlp-protocol <protocol>', key: 'otlpProtocol', description: 'OTLP encoding: http/protobuf or http/json', env: ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], defaultText: 'http/protobuf' },
+  { flags: '--otlp-header <key=value>', key: 'otlpHeader', description: 'Header sent with every export, e.g. an auth token (repeatable; env is comma-separated)', env: ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'], repeatable: true },
+  { flags: '--export-interval <ms>', key: 'exportInterval', description: 'Milliseconds between metric exports', env: ['OTEL_METRIC_EXPORT_INTERVAL'], defaultText: '60000' },
+  { flags: '--export-timeout <ms>', key: 'exportTimeout', description: 'Milliseconds an export may take before it is abandoned', env: ['OTEL_METRIC_EXPORT_TIMEOUT'], defaultText: '30000' },
+  { flags: '--service-name <name>', key: 'serviceName', description: 'service.name resource attribute (Prometheus `job`)', env: ['OTEL_SERVICE_NAME'], defaultText: 'genai-sidecar' },
+  { flags: '--resource-attribute <key=value>', key: 'resourceAttribute', description: 'Extra resource attribute, e.g. k8s.pod.name=... (repeatable; env is comma-separated)', env: ['OTEL_RESOURCE_ATTRIBUTES'], repeatable: true },
+  { flags: '--header-attribute <header=attribute>', key: 'headerAttribute', description: 'Copy a request header into a metric attribute, e.g. x-tenant-id=tenant (repeatable; env is comma-separated)', env: ['GENAI_SIDECAR_HEADER_ATTRIBUTES'], repeatable: true },
+  { flags: '--max-attribute-values <n>', key: 'maxAttributeValues', description: 'Distinct values per attribute (models, error types, each mapped header) before new ones become _OTHER', env: ['GENAI_SIDECAR_MAX_ATTRIBUTE_VALUES'], defaultText: '100' },
+  { flags: '--max-body-bytes <n>', key: 'maxBodyBytes', description: 'Largest body parsed for telemetry; larger ones are forwarded unparsed and still counted', env: ['GENAI_SIDECAR_MAX_BODY_BYTES'], defaultText: '8388608' },
+  { flags: '--prices <file>', key: 'prices', description: 'JSON price file that extends or overrides the built-in price table', env: ['GENAI_SIDECAR_PRICES'] },
+  { flags: '--log-level <level>', key: 'logLevel', description: `Log level: ${LOG_LEVELS.join(', ')}`, env: ['GENAI_SIDECAR_LOG_LEVEL'], defaultText: 'info' },
+  { flags: '--log-format <format>', key: 'logFormat', description: `Log format: ${LOG_FORMATS.join(', ')}`, env: ['GENAI_SIDECAR_LOG_FORMAT'], defaultText: 'json' },
+  { flags: '--shutdown-grace <ms>', key: 'shutdownGrace', description: 'Milliseconds in-flight calls may take to finish after SIGTERM', env: ['GENAI_SIDECAR_SHUTDOWN_GRACE'], defaultText: '25000' },
+];
+
+export type RawFlags = Record<string, string | string[] | undefined>;
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** One resolved value and where it came from (for error messages). */
+interface Source {
+  value: string | string[] | undefined;
+  origin: string;
+}
+
+function lookup(flag: FlagDefinition, raw: RawFlags, env: Env): Source {
+  const given = raw[flag.key];
+  if (given !== undefined && (!Array.isArray(given) || given.length > 0)) return { value: given, origin: flag.flags.split(' ')[0] ?? flag.key };
+  for (const name of flag.env) {
+    const fromEnv = env[name];
+    if (fromEnv !== undefined && fromEnv.trim() !== '') {
+      return { value: flag.repeatable ? splitList(fromEnv) : fromEnv.trim(), origin: name };
+    }
+  }
+  return { value: undefined, origin: flag.flags.split(' ')[0] ?? flag.key };
+}
+
+function flagNamed(key: string): FlagDefinition {
+  const flag = RUN_FLAGS.find((candidate) => candidate.key === key);
+  if (!flag) throw new Error(`no flag ${key}`);
+  return flag;
+}
+
+function single(key: string, raw: RawFlags, env: Env): Source & { value: string | undefined } {
+  const source = lookup(flagNamed(key), raw, env);
+  const value = Array.isArray(source.value) ? source.value[source.value.length - 1] : source.value;
+  return { value, origin: source.origin };
+}
+
+function list(key: string, raw: RawFlags, env: Env): Source & { value: string[] } {
+  const source = lookup(flagNamed(key), raw, env);
+  const value = source.value === undefined ? [] : Array.isArray(source.value) ? source.value : [source.value];
+  return { value, origin: source.origin };
+}
+
+/** Turn flags + environment into a complete configuration, or throw a one-line ConfigError. */
+export function resolveRunConfig(raw: RawFlags, env: Env, version: string): SidecarConfig {
+  const endpoint = resolveMetricsUrl(raw, env);
+  const prices = single('prices', raw, env);
+  return {
+    listen: hostPort(single('listen', raw, env), '127.0.0.1:8787'),
+    adminListen: hostPort(single('adminListen', raw, env), '127.0.0.1:8788'),
+    routes: resolveRoutes(list('upstream', raw, env).value),
+    telemetry: {
+      metricsUrl: endpoint,
+      protocol: protocol(single('otlpProtocol', raw, env)),
+      headers: keyValues(list('otlpHeader', raw, env), true),
+      exportIntervalMs: positiveInt(single('exportInterval', raw, env), 60_000),
+      exportTimeoutMs: positiveInt(single('exportTimeout', raw, env), 30_000),
+      serviceName: single('serviceName', raw, env).value ?? 'genai-sidecar',
+      resourceAttributes: keyValues(list('resourceAttribute', raw, env), true),
+      version,
+    },
+    headerAttributes: headerAttributes(list('headerAttribute', raw, env)),
+    maxAttributeValues: positiveInt(single('maxAttributeValues', raw, env), 100),
+    maxBodyBytes: positiveInt(single('maxBodyBytes', raw, env), 8 * 1024 * 1024),
+    pricesFile: prices.value,
+    priceOverrides: priceOverrides(prices),
+    logLevel: oneOf(single('logLevel', raw, env), LOG_LEVELS, 'info') as LogLevel,
+    logFormat: oneOf(single('logFormat', raw, env), LOG_FORMATS, 'json') as LogFormat,
+    shutdownGraceMs: positiveInt(single('shutdownGrace', raw, env), 25_000),
+  };
+}
+
+function priceOverrides(source: Source & { value: string | undefined }): PriceOverride[] {
+  try {
+    return loadPriceOverrides(source.value);
+  } catch (error) {
+    if (error instanceof PriceFileError) throw new ConfigError(`${source.origin}: ${error.message}`);
+    throw error;
+  }
+}
+
+function resolveMetricsUrl(raw: RawFlags, env: Env): string {
+  const source = single('otlpEndpoint', raw, env);
+  const value = source.value ?? 'http://localhost:4318';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${source.origin}: "${value}" is not an absolute URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${source.origin}: "${value}" must be an http or https URL (OTLP/gRPC is not supported)`);
+  }
+  // The signal-specific variable is a complete URL; everything else is a base URL.
+  if (source.origin === 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT' || /\/v1\/metrics\/?$/.test(url.pathname)) return url.href;
+  return `${url.href.replace(/\/+$/, '')}/v1/metrics`;
+}
+
+function hostPort(source: Source & { value: string | undefined }, fallback: string): HostPort {
+  const text = source.value ?? fallback;
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new ConfigError(`${source.origin}: "${text}" must be <host>:<port>, e.g. 127.0.0.1:8787`);
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function protocol(source: Source & { value: string | undefined }): OtlpProtocol {
+  const value = source.value ?? 'http/protobuf';
+  if (value === 'http/protobuf' || value === 'http/json') return value;
+  throw new ConfigError(`${source.origin}: "${value}" is not supported; use http/protobuf or http/json`);
+}
+
+function positiveInt(source: Source & { value: string | undefined }, fallback: number): number {
+  if (source.value === undefined) return fallback;
+  if (!/^\d+$/.test(source.value) || Number(source.value) <= 0 || !Number.isSafeInteger(Number(source.value))) {
+    throw new ConfigError(`${source.origin}: "${source.value}" must be a positive whole number`);
+  }
+  return Number(source.value);
+}
+
+function oneOf(source: Source & { value: string | undefined }, allowed: readonly string[], fallback: string): string {
+  const value = source.value ?? fallback;
+  if (!allowed.includes(value)) throw new ConfigError(`${source.origin}: "${value}" must be one of ${allowed.join(', ')}`);
+  return value;
+}
+
+/** `key=value` pairs; OTEL_* list values are percent-encoded per the OTel spec. */
+function keyValues(source: Source & { value: string[] }, percentDecode: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of source.value) {
+    const equals = item.indexOf('=');
+    const key = equals > 0 ? item.slice(0, equals).trim() : '';
+    if (!key) throw new ConfigError(`${source.origin}: "${item}" must be key=value`);
+    const value = item.slice(equals + 1).trim();
+    out[percentDecode ? decode(key, source.origin) : key] = percentDecode ? decode(value, source.origin) : value;
+  }
+  return out;
+}
+
+function headerAttributes(source: Source & { value: string[] }): HeaderAttribute[] {
+  const pairs = keyValues(source, false);
+  return Object.entries(pairs).map(([header, attribute]) => {
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) throw new ConfigError(`${source.origin}: "${header}" is not a valid header name`);
+    if (!/^[a-z][a-z0-9_.]{0,62}$/.test(attribute)) {
+      throw new ConfigError(`${source.origin}: attribute "${attribute}" must be lower-case letters, digits, "_" or "." and start with a letter`);
+    }
+    return { header: header.toLowerCase(), attribute };
+  });
+}
+
+function decode(text: string, origin: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ConfigError(`${origin}: "${text}" has an invalid percent-encoding`);
+  }
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}

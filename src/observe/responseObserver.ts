@@ -1,0 +1,229 @@
+/**
+ * Watches one response body on its way to the client. Bytes are forwarded as they arrive;
+ * a side copy is parsed to learn model, usage, errors and chunk timing. The only change ever
+ * made to what the client receives is hiding usage data the sidecar itself asked for, and then
+ * only at event granularity (a client cannot act on half an event anyway).
+ *
+ * Telemetry never breaks traffic: any parsing failure marks the observer broken, is reported
+ * through `onTelemetryError`, and from then on bytes pass through untouched.
+ */
+import { performance } from 'node:perf_hooks';
+import zlib from 'node:zlib';
+import { parseJson } from '../providers/json';
+import type { ProviderDialect, ResponseFacts, ResponseFraming, StreamEvent } from '../providers/types';
+import { NdjsonParser } from './ndjsonParser';
+import { SseParser, type FramedEvent } from './sseParser';
+
+export interface ObserverOptions {
+  dialect: ProviderDialect;
+  framing: ResponseFraming;
+  /** Remove usage data that exists only because the sidecar asked for it. */
+  hideInjectedUsage: boolean;
+  /** `content-encoding` of the response; the side copy is decoded, the client's bytes are not. */
+  contentEncoding?: string;
+  /** Largest non-streamed body that is buffered for parsing. */
+  maxBodyBytes: number;
+  /** A streamed answer framed as one JSON document (Gemini without `alt=sse`): time its network chunks. */
+  timeJsonChunks: boolean;
+  onTelemetryError(stage: string, error: unknown): void;
+}
+
+/** Stream gaps kept per call; beyond this the histogram sees a sample, memory stays bounded. */
+const MAX_GAPS = 10_000;
+
+export class ResponseObserver {
+  readonly facts: ResponseFacts = { usage: {} };
+  /** performance.now() when the first content chunk completed. */
+  firstContentAt: number | undefined;
+  readonly chunkGapsSeconds: number[] = [];
+
+  private lastContentAt: number | undefined;
+  private broken = false;
+  private readonly sse: SseParser | undefined;
+  private readonly ndjson: NdjsonParser | undefined;
+  private bodyParts: Buffer[] = [];
+  private bodyBytes = 0;
+  private bodyTooLarge = false;
+  private readonly decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
+  private readonly decoded: Promise<void>;
+  private rewriting: boolean;
+
+  constructor(private readonly options: ObserverOptions) {
+    this.sse = options.framing === 'sse' ? new SseParser() : undefined;
+    this.ndjson = options.framing === 'ndjson' ? new NdjsonParser() : undefined;
+    this.decoder = createDecoder(options.contentEncoding);
+    // Rewriting needs plain text; compressed responses are forwarded untouched.
+    this.rewriting = options.hideInjectedUsage && options.framing === 'sse' && !this.decoder;
+    this.decoded = this.decoder ? this.attachDecoder(this.decoder) : Promise.resolve();
+  }
+
+  /** Observe a chunk from the provider and return what the client must receive now. */
+  forward(chunk: Buffer): Buffer | string {
+    if (this.decoder) {
+      if (!this.broken) this.decoder.write(chunk);
+      return chunk;
+    }
+    if (!this.rewriting) {
+      this.observe(chunk);
+      return chunk;
+    }
+    return this.observeAndRewrite(chunk);
+  }
+
+  /** End of the provider's body: returns any held-back text the client must still receive. */
+  endOfBody(): string {
+    if (this.decoder) {
+      this.decoder.end();
+      return '';
+    }
+    if (this.rewriting) {
+      if (this.broken) return '';
+      const heldBack = this.sse?.remainder ?? '';
+      const events = this.guard('sse', () => this.sse?.end());
+      return events === undefined ? heldBack : this.rewriteEvents(events);
+    }
+    this.finishObservation();
+    return '';
+  }
+
+  /** Resolves once the side copy is fully parsed (decompression is asynchronous). */
+  settled(): Promise<void> {
+    return this.decoded;
+  }
+
+  private attachDecoder(decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress): Promise<void> {
+    return new Promise((resolve) => {
+      decoder.on('data', (plain: Buffer) => this.observe(plain));
+      decoder.on('end', () => {
+        this.finishObservation();
+        resolve();
+      });
+      decoder.on('error', (error) => {
+        this.fail('decompress', error);
+        resolve();
+      });
+    });
+  }
+
+  private observe(chunk: Buffer): void {
+    if (this.broken) return;
+    if (this.sse) this.handleEvents(this.guard('sse', () => this.sse?.push(chunk)) ?? []);
+    else if (this.ndjson) this.handleEvents(this.guard('ndjson', () => this.ndjson?.push(chunk)) ?? []);
+    else this.collectBody(chunk);
+  }
+
+  private finishObservation(): void {
+    if (this.broken) return;
+    if (this.sse) this.handleEvents(this.guard('sse', () => this.sse?.end()) ?? []);
+    else if (this.ndjson) this.handleEvents(this.guard('ndjson', () => this.ndjson?.end()) ?? []);
+    else this.parseBody();
+  }
+
+  private observeAndRewrite(chunk: Buffer): Buffer | string {
+    if (this.broken) return chunk;
+    const heldBack = this.sse?.remainder ?? '';
+    const events = this.guard('sse', () => this.sse?.push(chunk));
+    // Parser failure: release what was held back and pass everything through from now on.
+    if (events === undefined) return Buffer.concat([Buffer.from(heldBack), chunk]);
+    return this.rewriteEvents(events);
+  }
+
+  private rewriteEvents(events: FramedEvent[]): string {
+    let out = '';
+    for (const event of events) {
+      const parsed = this.handleEvent(event);
+      out += this.rewriteOne(event, parsed);
+    }
+    return out;
+  }
+
+  private rewriteOne(event: FramedEvent, parsed: unknown): string {
+    const rewrite = this.guard('rewrite', () => this.options.dialect.rewriteInjectedEvent?.(event, parsed));
+    if (!rewrite || rewrite.action === 'keep') return event.raw;
+    if (rewrite.action === 'drop') return '';
+    // Only the data payload changes; the framing (event name, line endings) stays the provider's.
+    return event.raw.replace(event.data, () => rewrite.data);
+  }
+
+  private handleEvents(events: StreamEvent[]): void {
+    for (const event of events) this.handleEvent(event);
+  }
+
+  private handleEvent(event: StreamEvent): unknown {
+    const parsed = event.data === '[DONE]' ? undefined : parseJson(event.data);
+    const result = this.guard('event', () => this.options.dialect.readStreamEvent(event, this.facts, parsed));
+    if (result?.content) this.markContent();
+    return parsed;
+  }
+
+  private markContent(): void {
+    const now = performance.now();
+    if (this.firstContentAt === undefined) this.firstContentAt = now;
+    else if (this.lastContentAt !== undefined && this.chunkGapsSeconds.length < MAX_GAPS) {
+      this.chunkGapsSeconds.push((now - this.lastContentAt) / 1000);
+    }
+    this.lastContentAt = now;
+  }
+
+  private collectBody(chunk: Buffer): void {
+    if (this.options.timeJsonChunks) this.markContent();
+    if (this.bodyTooLarge) return;
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > this.options.maxBodyBytes) {
+      this.bodyTooLarge = true;
+      this.bodyParts = [];
+      this.options.onTelemetryError('response_too_large', undefined);
+      return;
+    }
+    this.bodyParts.push(chunk);
+  }
+
+  private parseBody(): void {
+    if (this.bodyTooLarge || this.bodyBytes === 0) return;
+    const body = Buffer.concat(this.bodyParts, this.bodyBytes).toString('utf8');
+    this.bodyParts = [];
+    const json = parseJson(body);
+    if (json === undefined) {
+      this.options.onTelemetryError('response_not_json', undefined);
+      return;
+    }
+    this.guard('body', () => this.options.dialect.readBody(json, this.facts));
+  }
+
+  private guard<T>(stage: string, work: () => T): T | undefined {
+    try {
+      return work();
+    } catch (error) {
+      this.fail(stage, error);
+      return undefined;
+    }
+  }
+
+  private fail(stage: string, error: unknown): void {
+    this.broken = true;
+    this.options.onTelemetryError(stage, error);
+  }
+}
+
+function createDecoder(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
+
+/** Pick how to read a body from its status and content type. */
+export function framingFor(status: number, contentType: string | undefined): ResponseFraming {
+  if (status >= 400) return 'json';
+  const type = (contentType ?? '').toLowerCase();
+  if (type.includes('text/event-stream')) return 'sse';
+  if (type.includes('ndjson') || type.includes('stream+json') || type.includes('jsonl')) return 'ndjson';
+  return 'json';
+}

@@ -1,0 +1,287 @@
+/**
+ * Cost in USD of one LLM call.
+ *
+ * Prices come from, in order:
+ * 1. the user price file (`--prices`, see ./priceFile.ts), response model first, then request model;
+ * 2. the built-in table of @pydantic/genai-prices, response model first, then request model.
+ * So any user entry matching either model wins over the built-in table. Among user entries for one model
+ * name, `exact` beats `prefix`, the longest prefix wins, and at equal rank an entry naming the provider beats
+ * one without a provider.
+ *
+ * Self-hosted providers (ollama, vllm) never use the built-in table: their calls cost what the user says, or
+ * are unpriced.
+ *
+ * `costUsd` runs once per LLM call on the hot path: the (provider, models) -> price resolution is memoised in
+ * a bounded LRU so that clients sending arbitrary model names cannot grow memory without limit.
+ */
+import { calcPrice, findProvider, type Provider, type Usage } from '@pydantic/genai-prices';
+
+import type { PriceOverride } from './priceFile';
+
+/**
+ * Token counts of one call, OpenTelemetry GenAI normalisation: `input` INCLUDES cache read/write tokens,
+ * `output` INCLUDES reasoning tokens. Absent means "not reported", not zero.
+ */
+export interface CostUsage {
+  input?: number;
+  output?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  reasoning?: number;
+}
+
+export interface CostQuery {
+  /**
+   * `gen_ai.provider.name`, e.g. openai, anthropic, azure.ai.openai, gcp.gemini, gcp.vertex_ai, mistral_ai,
+   * groq, deepseek, x_ai, cohere, openrouter, ollama, vllm.
+   */
+  providerName: string;
+  requestModel?: string;
+  responseModel?: string;
+  usage: CostUsage;
+}
+
+export interface CostCalculatorOptions {
+  /** Maximum number of memoised (provider, models) resolutions. Default 1000. */
+  maxCacheEntries?: number;
+}
+
+/**
+ * `gen_ai.provider.name` -> @pydantic/genai-prices provider id. Names not listed here are used as-is when the
+ * package has a provider with exactly that id (e.g. `together`, `cerebras`, `fireworks`); otherwise the
+ * built-in lookup runs without a provider id (the package then guesses the provider from the model name).
+ */
+export const GENAI_PRICES_PROVIDER_IDS: Readonly<Record<string, string>> = Object.freeze({
+  openai: 'openai',
+  anthropic: 'anthropic',
+  'azure.ai.openai': 'azure', // azure falls back to openai, anthropic, deepseek, x-ai, moonshotai models
+  'azure.ai.inference': 'azure',
+  'aws.bedrock': 'aws',
+  'gcp.gemini': 'google',
+  'gcp.vertex_ai': 'google', // google falls back to anthropic models (Claude on Vertex)
+  'gcp.gen_ai': 'google',
+  mistral_ai: 'mistral',
+  groq: 'groq',
+  deepseek: 'deepseek',
+  x_ai: 'x-ai',
+  cohere: 'cohere',
+  perplexity: 'perplexity',
+  openrouter: 'openrouter',
+  together_ai: 'together',
+  cerebras: 'cerebras',
+});
+
+/** Providers that run models on the user's own hardware: no built-in price, only user overrides. */
+export const SELF_HOSTED_PROVIDERS: ReadonlySet<string> = new Set(['ollama', 'vllm']);
+
+/** Model names longer than this are never priced nor memoised (no legitimate model name is this long). */
+export const MAX_MODEL_NAME_LENGTH = 512;
+
+const DEFAULT_MAX_CACHE_ENTRIES = 1000;
+
+type Resolution =
+  | { kind: 'override'; override: PriceOverride }
+  /** `provider` holds just the one matched model, so the hot path does not scan the whole table again. */
+  | { kind: 'builtin'; provider: Provider; model: string }
+  | { kind: 'none' };
+
+const NONE: Resolution = { kind: 'none' };
+
+export class CostCalculator {
+  private readonly exact = new Map<string, PriceOverride[]>();
+  /** Prefix entries, longest prefix first (provider-specific first at equal length). */
+  private readonly prefixes: { prefix: string; override: PriceOverride }[] = [];
+  private readonly memo: BoundedCache<string, Resolution>;
+
+  constructor(overrides: PriceOverride[], options: CostCalculatorOptions = {}) {
+    for (const o of overrides) {
+      const model = o.model.toLowerCase();
+      if (o.match === 'exact') {
+        const list = this.exact.get(model) ?? [];
+        list.push(o);
+        this.exact.set(model, list);
+      } else {
+        this.prefixes.push({ prefix: model, override: o });
+      }
+    }
+    this.prefixes.sort(
+      (a, b) =>
+        b.prefix.length - a.prefix.length ||
+        Number(b.override.provider !== undefined) - Number(a.override.provider !== undefined),
+    );
+    this.memo = new BoundedCache(options.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES);
+  }
+
+  /**
+   * Cost of one call in USD, or undefined when no price is known for the model, when usage reports neither
+   * input nor output tokens, or when the usage is inconsistent (negative, non-finite, cache tokens exceeding
+   * input, reasoning exceeding output). Never throws, never returns NaN.
+   */
+  costUsd(q: CostQuery): number | undefined {
+    try {
+      const usage = checkUsage(q.usage);
+      if (usage === undefined) return undefined;
+      const resolution = this.resolve(q.providerName, q.responseModel, q.requestModel);
+      let cost: number | undefined;
+      if (resolution.kind === 'override') cost = overrideCost(resolution.override, usage);
+      else if (resolution.kind === 'builtin') cost = builtinCost(resolution, usage);
+      return cost !== undefined && Number.isFinite(cost) && cost >= 0 ? cost : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Number of memoised resolutions (bounded by `maxCacheEntries`). */
+  get cacheSize(): number {
+    return this.memo.size;
+  }
+
+  private resolve(providerName: string, responseModel?: string, requestModel?: string): Resolution {
+    const provider = String(providerName ?? '').trim().toLowerCase();
+    const models: string[] = [];
+    for (const m of [responseModel, requestModel]) {
+      if (typeof m !== 'string' || m.length > MAX_MODEL_NAME_LENGTH) continue;
+      const name = m.trim();
+      if (name !== '' && !models.includes(name)) models.push(name);
+    }
+    if (models.length === 0) return NONE;
+
+    const key = `${provider}\u0000${models.join('\u0000')}`;
+    const cached = this.memo.get(key);
+    if (cached !== undefined) return cached;
+
+    const resolution = this.resolveUncached(provider, models);
+    this.memo.set(key, resolution);
+    return resolution;
+  }
+
+  private resolveUncached(provider: string, models: string[]): Resolution {
+    for (const model of models) {
+      const override = this.findOverride(provider, model.toLowerCase());
+      if (override !== undefined) return { kind: 'override', override };
+    }
+    if (SELF_HOSTED_PROVIDERS.has(provider)) return NONE;
+    const providerId = genaiPricesProviderId(provider);
+    for (const model of models) {
+      const found = findBuiltin(providerId, model);
+      if (found !== undefined) return found;
+    }
+    return NONE;
+  }
+
+  private findOverride(provider: string, model: string): PriceOverride | undefined {
+    const applies = (o: PriceOverride) => o.provider === undefined || o.provider.toLowerCase() === provider;
+    const exact = this.exact.get(model);
+    if (exact !== undefined) {
+      const specific = exact.find((o) => o.provider !== undefined && applies(o));
+      const chosen = specific ?? exact.find((o) => o.provider === undefined);
+      if (chosen !== undefined) return chosen;
+    }
+    for (const { prefix, override } of this.prefixes) {
+      if (model.startsWith(prefix) && applies(override)) return override;
+    }
+    return undefined;
+  }
+}
+
+/** The @pydantic/genai-prices provider id for a `gen_ai.provider.name`, or undefined when it has none. */
+export function genaiPricesProviderId(providerName: string): string | undefined {
+  const name = providerName.trim().toLowerCase();
+  const mapped = GENAI_PRICES_PROVIDER_IDS[name];
+  if (mapped !== undefined) return mapped;
+  // Only an exact id: findProvider also does fuzzy `provider_match` (e.g. anything containing "openai"),
+  // which would price e.g. a self-hosted "my-openai-proxy" at OpenAI list prices.
+  if (name !== '' && findProvider({ providerId: name })?.id === name) return name;
+  return undefined;
+}
+
+function findBuiltin(providerId: string | undefined, model: string): Resolution | undefined {
+  // An empty usage prices at 0 but tells which provider and model entry the name resolves to.
+  const probe = calcPrice({}, model, providerId === undefined ? {} : { providerId });
+  if (probe === null) return undefined;
+  const { fallback_model_providers: _ignored, ...provider } = probe.provider;
+  return { kind: 'builtin', provider: { ...provider, models: [probe.model] }, model };
+}
+
+interface CheckedUsage {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  reasoning: number;
+}
+
+/** Absent counts become 0, but at least input or output must be reported; undefined when unusable. */
+function checkUsage(u: CostUsage | undefined): CheckedUsage | undefined {
+  if (u === undefined || u === null || (u.input === undefined && u.output === undefined)) return undefined;
+  const values = [u.input, u.output, u.cacheRead, u.cacheWrite, u.reasoning];
+  for (const v of values) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) return undefined;
+  }
+  const usage: CheckedUsage = {
+    input: u.input ?? 0,
+    output: u.output ?? 0,
+    cacheRead: u.cacheRead ?? 0,
+    cacheWrite: u.cacheWrite ?? 0,
+    reasoning: u.reasoning ?? 0,
+  };
+  if (usage.cacheRead + usage.cacheWrite > usage.input) return undefined;
+  if (usage.reasoning > usage.output) return undefined;
+  return usage;
+}
+
+function overrideCost(o: PriceOverride, u: CheckedUsage): number {
+  const uncachedInput = u.input - u.cacheRead - u.cacheWrite;
+  let micro =
+    uncachedInput * o.inputPerMtok +
+    u.cacheRead * (o.cacheReadPerMtok ?? o.inputPerMtok) +
+    u.cacheWrite * (o.cacheWritePerMtok ?? o.inputPerMtok);
+  if (o.reasoningPerMtok !== undefined) {
+    micro += (u.output - u.reasoning) * o.outputPerMtok + u.reasoning * o.reasoningPerMtok;
+  } else {
+    micro += u.output * o.outputPerMtok;
+  }
+  return micro / 1e6;
+}
+
+function builtinCost(r: { provider: Provider; model: string }, u: CheckedUsage): number | undefined {
+  const usage: Usage = { input_tokens: u.input, output_tokens: u.output };
+  if (u.cacheRead > 0) usage['cache_read_tokens'] = u.cacheRead;
+  if (u.cacheWrite > 0) usage['cache_write_tokens'] = u.cacheWrite;
+  // Partition of output_tokens: only changes the price of models with a separate reasoning price.
+  if (u.reasoning > 0) usage['output_reasoning_tokens'] = u.reasoning;
+  const result = calcPrice(usage, r.model, { provider: r.provider });
+  return result === null ? undefined : result.total_price;
+}
+
+/** Map with least-recently-used eviction once `max` entries are stored. */
+class BoundedCache<K, V> {
+  private readonly map = new Map<K, V>();
+
+  constructor(private readonly max: number) {
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`cache size must be a positive integer, got ${max}`);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: K): V | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    while (this.map.size > this.max) {
+      const oldest = this.map.keys().next();
+      if (oldest.done === true) break;
+      this.map.delete(oldest.value);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Cohere chat and embed, v1 and v2. Cohere reports both raw and billed token counts;
+ * the spec says billed units win when both exist.
+ */
+import { asObject, count, field, text } from './json';
+import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, StreamEventResult } from './types';
+
+const OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\/v[12]\/chat$/, 'chat'],
+  [/\/v[12]\/embed$/, 'embeddings'],
+];
+
+const CONTENT_EVENTS = new Set([
+  'content-delta',
+  'tool-plan-delta',
+  'tool-call-start',
+  'tool-call-delta',
+  'text-generation',
+  'tool-calls-generation',
+]);
+
+export const cohereDialect: ProviderDialect = {
+  id: 'cohere',
+  describeRequest(request: RequestView): RequestFacts | undefined {
+    if (request.method !== 'POST') return undefined;
+    const operation = OPERATIONS.find(([pattern]) => pattern.test(request.path))?.[1];
+    if (!operation) return undefined;
+    return {
+      operation,
+      requestModel: text(field(request.body, 'model')),
+      streaming: field(request.body, 'stream') === true,
+    };
+  },
+  readBody(json: unknown, facts: ResponseFacts): void {
+    readUsage(json, facts);
+  },
+  readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
+    // v2 SSE: `message-end` carries `delta.usage`; v1 NDJSON: `stream-end` carries the full response.
+    const type = text(field(parsed, 'type')) ?? text(field(parsed, 'event_type')) ?? event.event;
+    if (type === 'message-end') readUsage(field(parsed, 'delta'), facts);
+    else if (type === 'stream-end') readUsage(field(parsed, 'response'), facts);
+    return { content: type !== undefined && CONTENT_EVENTS.has(type) };
+  },
+};
+
+function readUsage(json: unknown, facts: ResponseFacts): void {
+  const billed = asObject(field(json, 'usage', 'billed_units')) ?? asObject(field(json, 'meta', 'billed_units'));
+  if (!billed) return;
+  const input = count(billed.input_tokens);
+  const output = count(billed.output_tokens);
+  if (input !== undefined) facts.usage.input = input;
+  if (output !== undefined) facts.usage.output = output;
+}

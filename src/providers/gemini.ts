@@ -1,0 +1,70 @@
+/**
+ * Google Gemini API and Vertex AI (`.../models/<model>:<method>`).
+ * `candidatesTokenCount` excludes thinking tokens; the spec's output count includes them,
+ * so `thoughtsTokenCount` is added. `promptTokenCount` already includes cached content, and
+ * tool-use prompt tokens are input too.
+ */
+import { asObject, count, field, identifier, markFailed, sumReported, text } from './json';
+import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, StreamEventResult } from './types';
+
+const METHOD_PATH = /\/models\/([^/:]+):([A-Za-z]+)$/;
+
+const OPERATION_BY_METHOD: Record<string, string> = {
+  generateContent: 'generate_content',
+  streamGenerateContent: 'generate_content',
+  embedContent: 'embeddings',
+  batchEmbedContents: 'embeddings',
+};
+
+export const geminiDialect: ProviderDialect = {
+  id: 'gemini',
+  describeRequest(request: RequestView): RequestFacts | undefined {
+    if (request.method !== 'POST') return undefined;
+    const match = METHOD_PATH.exec(request.path);
+    const method = match?.[2];
+    const operation = method ? OPERATION_BY_METHOD[method] : undefined;
+    if (!match || !operation) return undefined;
+    return { operation, requestModel: decodeSegment(match[1] ?? ''), streaming: method === 'streamGenerateContent' };
+  },
+  readBody(json: unknown, facts: ResponseFacts): void {
+    // Without `alt=sse` a stream arrives as one JSON array of responses.
+    if (Array.isArray(json)) {
+      for (const item of json) readResponse(item, facts);
+      return;
+    }
+    readResponse(json, facts);
+  },
+  readStreamEvent(_event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
+    readResponse(parsed, facts);
+    const candidates = field(parsed, 'candidates');
+    return { content: Array.isArray(candidates) && candidates.length > 0 };
+  },
+};
+
+function readResponse(json: unknown, facts: ResponseFacts): void {
+  const error = asObject(field(json, 'error'));
+  if (error) markFailed(facts, identifier(error.status) ?? identifier(error.code));
+  const model = text(field(json, 'modelVersion'));
+  if (model) facts.responseModel = model;
+  const usage = asObject(field(json, 'usageMetadata'));
+  if (!usage) return;
+  const prompt = count(usage.promptTokenCount);
+  const toolPrompt = count(usage.toolUsePromptTokenCount);
+  const candidates = count(usage.candidatesTokenCount);
+  const thoughts = count(usage.thoughtsTokenCount);
+  const input = sumReported(prompt, toolPrompt);
+  const output = sumReported(candidates, thoughts);
+  if (input !== undefined) facts.usage.input = input;
+  if (output !== undefined) facts.usage.output = output;
+  const cached = count(usage.cachedContentTokenCount);
+  if (cached !== undefined) facts.usage.cacheRead = cached;
+  if (thoughts !== undefined) facts.usage.reasoning = thoughts;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

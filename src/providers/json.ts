@@ -1,0 +1,57 @@
+/**
+ * Defensive readers for untrusted provider JSON: every accessor returns undefined
+ * instead of throwing, so a surprising payload never breaks observation.
+ */
+
+export type JsonObject = Record<string, unknown>;
+
+export function asObject(value: unknown): JsonObject | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+}
+
+export function field(value: unknown, ...path: string[]): unknown {
+  let current: unknown = value;
+  for (const key of path) {
+    const object = asObject(current);
+    if (!object) return undefined;
+    current = object[key];
+  }
+  return current;
+}
+
+/** A token count: a finite, non-negative integer-valued number. Anything else is "not reported". */
+export function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && Number.isInteger(value) ? value : undefined;
+}
+
+export function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Error identifiers may be strings or numbers (OpenRouter sends `code: 400`). */
+export function identifier(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.length > 0) return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+/** Sum of the parts that were reported; undefined when none was. */
+export function sumReported(...parts: Array<number | undefined>): number | undefined {
+  let total: number | undefined;
+  for (const part of parts) if (part !== undefined) total = (total ?? 0) + part;
+  return total;
+}
+
+/** Record an error the provider reported in the body; `code` may be missing. */
+export function markFailed(facts: { failed?: boolean; errorCode?: string }, code: string | undefined): void {
+  facts.failed = true;
+  if (code !== undefined) facts.errorCode = code;
+}
+
+export function parseJson(textValue: string): unknown {
+  try {
+    return JSON.parse(textValue) as unknown;
+  } catch {
+    return undefined;
+  }
+}

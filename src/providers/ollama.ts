@@ -1,0 +1,63 @@
+/**
+ * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`), streamed as NDJSON by
+ * default, plus its OpenAI-compatible `/v1` API, which the OpenAI dialect handles.
+ */
+import { count, field, markFailed, text } from './json';
+import { createOpenAiDialect } from './openai';
+import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, StreamEventResult } from './types';
+
+const NATIVE_OPERATIONS: Record<string, string> = {
+  '/api/chat': 'chat',
+  '/api/generate': 'text_completion',
+  '/api/embed': 'embeddings',
+  '/api/embeddings': 'embeddings',
+};
+
+const openAiCompatible = createOpenAiDialect({ id: 'ollama-openai', injectStreamUsage: true });
+
+function isNative(path: string): boolean {
+  return path.startsWith('/api/');
+}
+
+export const ollamaDialect: ProviderDialect = {
+  id: 'ollama',
+  describeRequest(request: RequestView): RequestFacts | undefined {
+    if (!isNative(request.path)) return openAiCompatible.describeRequest(request);
+    const operation = NATIVE_OPERATIONS[request.path];
+    if (request.method !== 'POST' || !operation) return undefined;
+    // Native chat and generate stream unless the client says `"stream": false`.
+    const streaming = operation !== 'embeddings' && field(request.body, 'stream') !== false;
+    return { operation, requestModel: text(field(request.body, 'model')), streaming };
+  },
+  rewriteRequest(request, facts) {
+    return isNative(request.path) ? undefined : openAiCompatible.rewriteRequest?.(request, facts);
+  },
+  readBody(json: unknown, facts: ResponseFacts): void {
+    if (field(json, 'object') !== undefined || field(json, 'choices') !== undefined) {
+      openAiCompatible.readBody(json, facts);
+      return;
+    }
+    readNative(json, facts);
+  },
+  readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
+    if (field(parsed, 'object') !== undefined || event.data === '[DONE]') {
+      return openAiCompatible.readStreamEvent(event, facts, parsed);
+    }
+    readNative(parsed, facts);
+    return { content: field(parsed, 'done') !== true };
+  },
+  rewriteInjectedEvent(event, parsed) {
+    return openAiCompatible.rewriteInjectedEvent?.(event, parsed) ?? { action: 'keep' };
+  },
+};
+
+function readNative(json: unknown, facts: ResponseFacts): void {
+  // Ollama errors are `{"error": "<message>"}` with no code: the message must not become an attribute.
+  if (typeof field(json, 'error') === 'string') markFailed(facts, undefined);
+  const model = text(field(json, 'model'));
+  if (model) facts.responseModel = model;
+  const input = count(field(json, 'prompt_eval_count'));
+  const output = count(field(json, 'eval_count'));
+  if (input !== undefined) facts.usage.input = input;
+  if (output !== undefined) facts.usage.output = output;
+}

@@ -1,0 +1,151 @@
+/**
+ * OpenAI wire dialect: chat completions, legacy completions, embeddings and the Responses API.
+ * Also spoken by Azure OpenAI (deployment in the path), Mistral, Groq, DeepSeek, xAI,
+ * OpenRouter, vLLM, Together, Cerebras and Ollama's /v1 API.
+ */
+import { removeTopLevelMember } from '../observe/jsonText';
+import { asObject, count, field, identifier, markFailed, text } from './json';
+import type {
+  EventRewrite,
+  ProviderDialect,
+  RequestFacts,
+  RequestRewrite,
+  RequestView,
+  ResponseFacts,
+  StreamEvent,
+  StreamEventResult,
+  TokenUsage,
+} from './types';
+
+export interface OpenAiDialectOptions {
+  id: string;
+  /**
+   * Add `stream_options.include_usage` to streaming requests that lack it. Only for APIs that
+   * accept the option; the extra usage data is then hidden from the client again.
+   */
+  injectStreamUsage: boolean;
+}
+
+const OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\/chat\/completions$/, 'chat'],
+  [/\/completions$/, 'text_completion'],
+  [/\/embeddings$/, 'embeddings'],
+  [/\/responses$/, 'chat'],
+];
+
+/** Azure OpenAI names the model by deployment: `/openai/deployments/<name>/chat/completions`. */
+const AZURE_DEPLOYMENT = /\/deployments\/([^/]+)\//;
+
+export function createOpenAiDialect(options: OpenAiDialectOptions): ProviderDialect {
+  return {
+    id: options.id,
+    describeRequest,
+    rewriteRequest: options.injectStreamUsage ? askForStreamUsage : undefined,
+    readBody,
+    readStreamEvent,
+    rewriteInjectedEvent,
+  };
+}
+
+function describeRequest(request: RequestView): RequestFacts | undefined {
+  if (request.method !== 'POST') return undefined;
+  const operation = OPERATIONS.find(([pattern]) => pattern.test(request.path))?.[1];
+  if (!operation) return undefined;
+  const deployment = AZURE_DEPLOYMENT.exec(request.path)?.[1];
+  const requestModel = text(field(request.body, 'model')) ?? (deployment ? safeDecode(deployment) : undefined);
+  return { operation, requestModel, streaming: field(request.body, 'stream') === true };
+}
+
+function askForStreamUsage(request: RequestView, facts: RequestFacts): RequestRewrite | undefined {
+  if (!facts.streaming || (facts.operation !== 'chat' && facts.operation !== 'text_completion')) return undefined;
+  if (/\/responses$/.test(request.path)) return undefined; // the Responses API always reports usage
+  const body = asObject(request.body);
+  if (!body) return undefined;
+  const streamOptions = asObject(body.stream_options);
+  if (streamOptions?.include_usage === true) return undefined;
+  return {
+    body: { ...body, stream_options: { ...(streamOptions ?? {}), include_usage: true } },
+    hideInjectedUsage: true,
+  };
+}
+
+function readBody(json: unknown, facts: ResponseFacts): void {
+  readError(json, facts);
+  const model = text(field(json, 'model'));
+  if (model) facts.responseModel = model;
+  applyUsage(field(json, 'usage'), facts);
+}
+
+function readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
+  if (parsed === undefined) return { content: false };
+  const type = text(field(parsed, 'type'));
+  if (type !== undefined && type.startsWith('response.')) return readResponsesEvent(type, parsed, facts);
+  if (type === 'error') {
+    markFailed(facts, identifier(field(parsed, 'code')) ?? identifier(field(parsed, 'error', 'code')));
+    return { content: false };
+  }
+  readError(parsed, facts);
+  const model = text(field(parsed, 'model'));
+  if (model) facts.responseModel = model;
+  applyUsage(field(parsed, 'usage'), facts);
+  // Groq reports stream usage only inside its `x_groq` extension.
+  applyUsage(field(parsed, 'x_groq', 'usage'), facts);
+  const choices = field(parsed, 'choices');
+  return { content: Array.isArray(choices) && choices.length > 0 && event.data !== '[DONE]' };
+}
+
+/** Responses API stream: `response.created` / `response.completed` carry the whole response object. */
+function readResponsesEvent(type: string, parsed: unknown, facts: ResponseFacts): StreamEventResult {
+  const response = field(parsed, 'response');
+  if (response !== undefined) readBody(response, facts);
+  return { content: type.endsWith('.delta') };
+}
+
+function readError(json: unknown, facts: ResponseFacts): void {
+  const error = asObject(field(json, 'error'));
+  if (!error) return;
+  markFailed(facts, identifier(error.code) ?? identifier(error.type));
+}
+
+/** Chat/completions use prompt/completion names; the Responses API uses input/output names. */
+function applyUsage(raw: unknown, facts: ResponseFacts): void {
+  const usage = asObject(raw);
+  if (!usage) return;
+  const parsed: TokenUsage = {
+    input: count(usage.prompt_tokens) ?? count(usage.input_tokens),
+    output: count(usage.completion_tokens) ?? count(usage.output_tokens),
+    cacheRead:
+      count(field(usage, 'prompt_tokens_details', 'cached_tokens')) ??
+      count(field(usage, 'input_tokens_details', 'cached_tokens')),
+    cacheWrite: count(field(usage, 'prompt_tokens_details', 'cache_write_tokens')),
+    reasoning:
+      count(field(usage, 'completion_tokens_details', 'reasoning_tokens')) ??
+      count(field(usage, 'output_tokens_details', 'reasoning_tokens')),
+  };
+  for (const key of Object.keys(parsed) as Array<keyof TokenUsage>) {
+    if (parsed[key] !== undefined) facts.usage[key] = parsed[key];
+  }
+}
+
+/**
+ * With `include_usage` the API adds `"usage": null` to every chunk and a final chunk with
+ * empty `choices` holding the usage. The client did not ask for either, so both go.
+ */
+function rewriteInjectedEvent(event: StreamEvent, parsed: unknown): EventRewrite {
+  const object = asObject(parsed);
+  if (!object || !('usage' in object)) return { action: 'keep' };
+  const choices = object.choices;
+  if (Array.isArray(choices) && choices.length === 0 && asObject(object.usage)) return { action: 'drop' };
+  // A real usage object on a content chunk (DeepSeek style) would have been sent anyway: keep it.
+  if (object.usage !== null) return { action: 'keep' };
+  const stripped = removeTopLevelMember(event.data, 'usage');
+  return stripped === undefined ? { action: 'keep' } : { action: 'replace', data: stripped };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

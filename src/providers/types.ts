@@ -1,0 +1,95 @@
+/**
+ * The contract every provider module implements. Generic code (proxy, observer, metrics)
+ * only talks to this interface; provider knowledge lives in the modules behind it.
+ */
+
+/** Token counts normalised as the GenAI spec wants them; absent means "not reported". */
+export interface TokenUsage {
+  /** All input tokens, cached ones included. */
+  input?: number;
+  /** All output tokens, reasoning included. */
+  output?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  reasoning?: number;
+}
+
+/** What the request itself tells us, before anything goes upstream. */
+export interface RequestFacts {
+  /** `gen_ai.operation.name`, e.g. chat, text_completion, embeddings, generate_content. */
+  operation: string;
+  requestModel?: string;
+  /** The client asked for a streamed answer. */
+  streaming: boolean;
+}
+
+/** The request as a provider module sees it. `body` is the parsed JSON body, if any. */
+export interface RequestView {
+  method: string;
+  /** Path after the route prefix, without the query string, e.g. `/v1/chat/completions`. */
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+/** A body rewrite the module asks for, e.g. asking an OpenAI-style API to report stream usage. */
+export interface RequestRewrite {
+  body: unknown;
+  /** Response stream events that exist only because of the rewrite must be hidden from the client. */
+  hideInjectedUsage: boolean;
+}
+
+/** Facts gathered from the response; a module fills it as data arrives (last value wins). */
+export interface ResponseFacts {
+  responseModel?: string;
+  usage: TokenUsage;
+  /** The body reported an error, even if the HTTP status said success. */
+  failed?: boolean;
+  /** Provider's own error identifier (error.code / error.type / Google status), when it sent one. */
+  errorCode?: string;
+}
+
+/** One decoded stream event: an SSE event (`data` is the joined data lines) or one NDJSON line. */
+export interface StreamEvent {
+  event?: string;
+  data: string;
+}
+
+/** How the client-visible stream must change for one event (only when usage was injected). */
+export type EventRewrite = { action: 'keep' } | { action: 'drop' } | { action: 'replace'; data: string };
+
+export interface StreamEventResult {
+  /** The event carries model output (text, tool call, reasoning): it counts as an output chunk. */
+  content: boolean;
+}
+
+/** How the response body of one operation is framed on the wire. */
+export type ResponseFraming = 'json' | 'sse' | 'ndjson';
+
+export interface ProviderDialect {
+  /** Stable id of the wire dialect, e.g. `openai`, `anthropic`. */
+  readonly id: string;
+  /** Recognise the operation; undefined when this dialect does not know the endpoint. */
+  describeRequest(request: RequestView): RequestFacts | undefined;
+  /** Optional request body rewrite (only ever to obtain usage the client did not ask for). */
+  rewriteRequest?(request: RequestView, facts: RequestFacts): RequestRewrite | undefined;
+  /** Read a complete JSON response body (non-streaming answers, errors, JSON-array streams). */
+  readBody(json: unknown, facts: ResponseFacts): void;
+  /** Read one stream event. */
+  readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult;
+  /** Rewrite one event of a stream whose usage the sidecar injected. */
+  rewriteInjectedEvent?(event: StreamEvent, parsed: unknown): EventRewrite;
+}
+
+/** A provider as configured on a route: its wire dialect plus the name metrics carry. */
+export interface ProviderProfile {
+  /** Key users write on the command line, e.g. `openai`, `vllm`. */
+  key: string;
+  /** `gen_ai.provider.name` value. */
+  providerName: string;
+  dialect: ProviderDialect;
+  /** Public endpoint used when no `--upstream` is given; undefined for self-hosted or per-tenant ones. */
+  defaultUrl?: string;
+  /** Environment variable SDKs read for their base URL, and the path under the route it should point at. */
+  sdkBaseUrl?: { env: string; path: string };
+}

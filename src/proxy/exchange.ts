@@ -1,0 +1,112 @@
+/**
+ * One proxied call from arrival to its single measurement. Holds what the request told us,
+ * watches the response, and records exactly once however the call ends (done, failed,
+ * cancelled by the client).
+ */
+import { performance } from 'node:perf_hooks';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Route } from '../config/routes';
+import { ResponseObserver } from '../observe/responseObserver';
+import type { RequestFacts, TokenUsage } from '../providers/types';
+import type { CompletedCall } from '../telemetry/callRecorder';
+import { ERROR_TYPE } from '../telemetry/names';
+import { readRateLimitHeaders, type RateLimitReading } from '../telemetry/rateLimitHeaders';
+
+/** Everything an exchange needs from the running sidecar; built once. */
+export interface ExchangeServices {
+  record(call: CompletedCall): void;
+  costUsd(providerName: string, requestModel: string | undefined, responseModel: string | undefined, usage: TokenUsage): number | undefined;
+  telemetryError(stage: string, error: unknown): void;
+}
+
+export type Outcome =
+  | { kind: 'completed' }
+  | { kind: 'cancelled' }
+  | { kind: 'upstream_failed'; errorType: typeof ERROR_TYPE.timeout | typeof ERROR_TYPE.connectionError };
+
+/** `gen_ai.operation.name` for traffic no provider module recognised; it is still measured. */
+export const UNRECOGNISED_OPERATION = '_OTHER';
+
+export class Exchange {
+  readonly startedAt = performance.now();
+  facts: RequestFacts | undefined;
+  /** Body to send upstream instead of the client's stream (already read, maybe rewritten). */
+  upstreamBody: Buffer | undefined;
+  hideInjectedUsage = false;
+  observer: ResponseObserver | undefined;
+  status: number | undefined;
+  private rateLimits: readonly RateLimitReading[] = [];
+  private finished = false;
+
+  constructor(
+    readonly route: Route,
+    private readonly services: ExchangeServices,
+    readonly extraAttributes: Readonly<Record<string, string>>,
+  ) {}
+
+  responseStarted(status: number, headers: IncomingHttpHeaders): void {
+    this.status = status;
+    try {
+      this.rateLimits = readRateLimitHeaders(headers, Date.now());
+    } catch (error) {
+      this.services.telemetryError('ratelimit_headers', error);
+    }
+  }
+
+  /** Record the call once; later calls (e.g. a close after an error) are ignored. */
+  finish(outcome: Outcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    const endedAt = performance.now();
+    const settled = this.observer?.settled() ?? Promise.resolve();
+    settled
+      .then(() => this.services.record(this.measure(outcome, endedAt)))
+      .catch((error: unknown) => this.services.telemetryError('record', error));
+  }
+
+  private measure(outcome: Outcome, endedAt: number): CompletedCall {
+    const response = this.observer?.facts ?? { usage: {} };
+    const facts = this.facts;
+    const streaming = facts?.streaming === true;
+    const firstContentAt = this.observer?.firstContentAt;
+    const costUsd = this.safeCost(response.responseModel, response.usage);
+    return {
+      providerName: this.route.provider.providerName,
+      serverAddress: this.route.serverAddress,
+      serverPort: this.route.serverPort,
+      operation: facts?.operation ?? UNRECOGNISED_OPERATION,
+      requestModel: facts?.requestModel,
+      responseModel: response.responseModel,
+      errorType: errorTypeFor(outcome, this.status, response.failed === true, response.errorCode),
+      httpStatus: this.status,
+      durationSeconds: (endedAt - this.startedAt) / 1000,
+      timeToFirstChunkSeconds: streaming && firstContentAt !== undefined ? (firstContentAt - this.startedAt) / 1000 : undefined,
+      chunkGapsSeconds: streaming ? (this.observer?.chunkGapsSeconds ?? []) : [],
+      usage: facts?.operation === 'embeddings' ? { ...response.usage, output: undefined } : response.usage,
+      costUsd,
+      extraAttributes: this.extraAttributes,
+      rateLimits: this.rateLimits,
+    };
+  }
+
+  private safeCost(responseModel: string | undefined, usage: TokenUsage): number | undefined {
+    try {
+      return this.services.costUsd(this.route.provider.providerName, this.facts?.requestModel, responseModel, usage);
+    } catch (error) {
+      this.services.telemetryError('cost', error);
+      return undefined;
+    }
+  }
+}
+
+/**
+ * `error.type`: the sidecar's own low-cardinality kinds for calls that never completed, else the
+ * provider's error identifier, else the HTTP status. Success leaves it unset.
+ */
+export function errorTypeFor(outcome: Outcome, status: number | undefined, failedInBody: boolean, errorCode: string | undefined): string | undefined {
+  if (outcome.kind === 'cancelled') return ERROR_TYPE.cancelled;
+  if (outcome.kind === 'upstream_failed') return outcome.errorType;
+  if (status !== undefined && status >= 400) return errorCode ?? String(status);
+  if (failedInBody) return errorCode ?? ERROR_TYPE.other;
+  return undefined;
+}

@@ -1,0 +1,51 @@
+/**
+ * Reads a request body so the provider module can see the model and streaming flag.
+ * Bodies over the limit are not parsed: what was read is pushed back onto the stream and the
+ * whole body is forwarded untouched, so nothing is lost and memory stays bounded.
+ */
+import type { IncomingMessage } from 'node:http';
+
+export type BodyRead = { kind: 'complete'; body: Buffer } | { kind: 'passthrough' };
+
+const METHODS_WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
+export function shouldReadBody(req: IncomingMessage, limit: number): boolean {
+  if (METHODS_WITHOUT_BODY.has(req.method ?? 'GET')) return false;
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  if (!type.includes('json')) return false;
+  const declared = Number(req.headers['content-length']);
+  return !(Number.isFinite(declared) && declared > limit);
+}
+
+export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      parts.push(chunk);
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        req.unshift(Buffer.concat(parts, size));
+        resolve({ kind: 'passthrough' });
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ kind: 'complete', body: Buffer.concat(parts, size) });
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}

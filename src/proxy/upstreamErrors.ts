@@ -1,0 +1,41 @@
+/**
+ * The only errors the sidecar itself answers with. The shape is read by the OpenAI, Anthropic
+ * and Google SDKs alike (`error.message`, `error.type`, `error.code`), and it names the route,
+ * never the request's content, headers or query.
+ */
+import type { Route } from '../config/routes';
+
+export interface SidecarErrorBody {
+  type: 'error';
+  error: { type: string; code: string; message: string };
+}
+
+export function upstreamErrorBody(route: Route, status: 502 | 504, cause: string | undefined): SidecarErrorBody {
+  const what = status === 504 ? 'timed out' : 'could not be reached';
+  return {
+    type: 'error',
+    error: {
+      type: 'genai_sidecar_upstream_error',
+      code: status === 504 ? 'upstream_timeout' : 'upstream_unreachable',
+      message: `genai-sidecar: upstream for route "${route.name}" (${route.target.host}) ${what}${cause ? ` (${cause})` : ''}`,
+    },
+  };
+}
+
+export function unknownRouteBody(path: string, routes: readonly Route[]): SidecarErrorBody {
+  const names = routes.map((route) => `/${route.name}`).join(', ');
+  return {
+    type: 'error',
+    error: {
+      type: 'genai_sidecar_unknown_route',
+      code: 'unknown_route',
+      message: `genai-sidecar: no upstream route for "${truncate(path)}"; configured routes: ${names}`,
+    },
+  };
+}
+
+/** Only the first path segment is echoed, so a stray query or secret in the path is not reflected whole. */
+function truncate(path: string): string {
+  const first = path.split('?')[0]?.split('/').filter(Boolean)[0] ?? '';
+  return `/${first.slice(0, 64)}`;
+}

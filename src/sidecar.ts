@@ -1,0 +1,143 @@
+/**
+ * Starts and stops a sidecar: telemetry pipeline, price table, proxy listener, admin listener.
+ * Used by `genai-sidecar run` and, unchanged, by the integration tests.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SidecarConfig } from './config/config';
+import { createLogger, type Logger } from './log/logger';
+import { CostCalculator } from './pricing/costCalculator';
+import { createAdminServer } from './proxy/admin';
+import { createProxyApp, createUpstreamAgents } from './proxy/app';
+import type { ExchangeServices } from './proxy/exchange';
+import { createHeaderAttributeMapper } from './proxy/headerAttributes';
+import { CallRecorder } from './telemetry/callRecorder';
+import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
+
+export interface RunningSidecar {
+  /** Base URL of the proxy, e.g. http://127.0.0.1:8787 */
+  url: string;
+  adminUrl: string;
+  telemetry: TelemetryPipeline;
+  logger: Logger;
+  /** Stop accepting, let in-flight calls finish (up to the grace period), flush metrics. */
+  stop(): Promise<void>;
+}
+
+export async function startSidecar(config: SidecarConfig, logger = createLogger(config.logLevel, config.logFormat)): Promise<RunningSidecar> {
+  const costs = new CostCalculator(config.priceOverrides);
+  let recorder: CallRecorder | undefined;
+  const telemetry = startTelemetry(config.telemetry, logger, () => recorder?.telemetryError('export'));
+  recorder = new CallRecorder(telemetry.meter, { maxAttributeValues: config.maxAttributeValues });
+  const activeRecorder = recorder;
+
+  const services: ExchangeServices = {
+    record: (call) => activeRecorder.record(call),
+    costUsd: (providerName, requestModel, responseModel, usage) =>
+      costs.costUsd({ providerName, requestModel, responseModel, usage }),
+    telemetryError: (stage, error) => {
+      activeRecorder.telemetryError(stage);
+      if (logger.enabled('debug')) logger.debug('telemetry problem, traffic unaffected', { stage, error: describe(error) });
+    },
+  };
+  const agents = createUpstreamAgents();
+  const app = createProxyApp(
+    {
+      routes: config.routes,
+      maxBodyBytes: config.maxBodyBytes,
+      services,
+      headerAttributes: createHeaderAttributeMapper(config.headerAttributes, config.maxAttributeValues),
+      logger,
+    },
+    agents,
+  );
+
+  let accepting = false;
+  const proxyServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, app);
+  const adminServer = createAdminServer({ ready: () => accepting });
+  await listen(proxyServer, config.listen.host, config.listen.port);
+  await listen(adminServer, config.adminListen.host, config.adminListen.port);
+  accepting = true;
+
+  const url = baseUrl(proxyServer);
+  const adminUrl = baseUrl(adminServer);
+  logger.info('genai-sidecar ready', {
+    listen: url,
+    admin: adminUrl,
+    routes: config.routes.map((route) => `/${route.name} -> ${route.target.origin} (${route.provider.providerName})`).join(', '),
+    otlp: config.telemetry.metricsUrl,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      accepting = false;
+      await closeGracefully(proxyServer, config.shutdownGraceMs);
+      // A collector that is down must not hold the pod past its grace period.
+      await withDeadline(telemetry.shutdown(), config.telemetry.exportTimeoutMs).catch((error: unknown) =>
+        logger.warn('final metrics flush failed', { error: describe(error) }),
+      );
+      adminServer.close();
+      agents.http.destroy();
+      agents.https.destroy();
+    })();
+    return stopping;
+  };
+  return { url, adminUrl, telemetry, logger, stop };
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function baseUrl(server: http.Server): string {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** Stop accepting; idle keep-alive connections close now, busy ones when done or at the deadline. */
+function closeGracefully(server: http.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const deadline = setTimeout(() => {
+      server.closeAllConnections();
+    }, graceMs);
+    deadline.unref();
+    server.close(() => {
+      clearTimeout(deadline);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('deadline exceeded')), ms);
+    timer.unref();
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/** Error class and code only: messages (e.g. from JSON.parse) can quote request or response content. */
+function describe(error: unknown): string | undefined {
+  if (error === undefined) return undefined;
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${error.name} (${code})` : error.name;
+}

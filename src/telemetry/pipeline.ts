@@ -1,0 +1,122 @@
+/**
+ * The OpenTelemetry metrics pipeline: resource, OTLP/HTTP exporter (protobuf or JSON),
+ * periodic reader, meter provider. Export failures are counted and logged once per outage,
+ * never per request, and never reach the proxied traffic.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Meter } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPMetricExporter as OtlpJsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OtlpProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { Logger } from '../log/logger';
+import { METER_NAME, RESOURCE_ATTR } from './names';
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+export interface TelemetryConfig {
+  /** Full URL of the metrics endpoint (…/v1/metrics). */
+  metricsUrl: string;
+  protocol: OtlpProtocol;
+  headers: Record<string, string>;
+  exportIntervalMs: number;
+  exportTimeoutMs: number;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  version: string;
+}
+
+export interface TelemetryPipeline {
+  meter: Meter;
+  resource: Record<string, string>;
+  /** Export whatever is pending now (used at shutdown and by tests). */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+  exportFailures(): number;
+}
+
+export function startTelemetry(config: TelemetryConfig, logger: Logger, onExportFailure: () => void): TelemetryPipeline {
+  const resource = buildResourceAttributes(config);
+  const exporterOptions = {
+    url: config.metricsUrl,
+    headers: config.headers,
+    timeoutMillis: config.exportTimeoutMs,
+    // Prometheus wants cumulative series; each sidecar is one writer identified by service.instance.id.
+    temporalityPreference: AggregationTemporality.CUMULATIVE,
+  };
+  const inner = config.protocol === 'http/json' ? new OtlpJsonExporter(exporterOptions) : new OtlpProtoExporter(exporterOptions);
+  const exporter = new ObservedExporter(inner, logger, config.metricsUrl, onExportFailure);
+  const reader = new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: config.exportIntervalMs,
+    exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.exportIntervalMs),
+  });
+  const provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers: [reader] });
+  return {
+    meter: provider.getMeter(METER_NAME, config.version),
+    resource,
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+    exportFailures: () => exporter.failures,
+  };
+}
+
+/** service.name and a unique service.instance.id always exist; user attributes override neither silently. */
+export function buildResourceAttributes(config: Pick<TelemetryConfig, 'serviceName' | 'resourceAttributes' | 'version'>): Record<string, string> {
+  return {
+    [RESOURCE_ATTR.serviceInstanceId]: randomUUID(),
+    [RESOURCE_ATTR.serviceVersion]: config.version,
+    ...config.resourceAttributes,
+    [RESOURCE_ATTR.serviceName]: config.serviceName,
+  };
+}
+
+/** Wraps the OTLP exporter to count failures and log state changes instead of every failure. */
+class ObservedExporter implements PushMetricExporter {
+  failures = 0;
+  private healthy = true;
+
+  constructor(
+    private readonly inner: PushMetricExporter,
+    private readonly logger: Logger,
+    private readonly url: string,
+    private readonly onFailure: () => void,
+  ) {}
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.inner.export(metrics, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) {
+        if (!this.healthy) this.logger.info('metrics export recovered', { endpoint: this.url });
+        this.healthy = true;
+      } else {
+        this.failures += 1;
+        this.onFailure();
+        if (this.healthy) {
+          this.logger.warn('metrics export failing; traffic is unaffected, will retry', {
+            endpoint: this.url,
+            error: result.error?.message,
+          });
+        }
+        this.healthy = false;
+      }
+      resultCallback(result);
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  selectAggregationTemporality = (): AggregationTemporality => AggregationTemporality.CUMULATIVE;
+}

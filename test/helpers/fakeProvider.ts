@@ -1,0 +1,92 @@
+/**
+ * A local stand-in for an LLM provider on 127.0.0.1:0. It answers with whatever recorded or
+ * scripted response the test queued, streaming bodies in the chunks given (with optional
+ * pauses), and remembers every request it received.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ScriptedResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Body pieces written one by one; each piece goes out as its own write. */
+  chunks: Array<string | Buffer>;
+  /** Milliseconds to wait before each chunk after the first. */
+  pauseMs?: number;
+  /** Called right after chunk `index` was written (lets tests observe timing). */
+  onChunkWritten?: (index: number) => void;
+}
+
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface FakeProvider {
+  url: string;
+  port: number;
+  received: ReceivedRequest[];
+  /** Answer the next request with this response (FIFO); without one, a 500 says so. */
+  enqueue(response: ScriptedResponse): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeProvider(): Promise<FakeProvider> {
+  const queue: ScriptedResponse[] = [];
+  const received: ReceivedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => parts.push(chunk));
+    req.on('end', () => {
+      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(parts) });
+      const scripted = queue.shift();
+      if (!scripted) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"error":{"message":"fake provider: no response queued"}}');
+        return;
+      }
+      void play(scripted, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    received,
+    enqueue: (response) => queue.push(response),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function play(scripted: ScriptedResponse, res: http.ServerResponse): Promise<void> {
+  res.writeHead(scripted.status, scripted.headers);
+  for (let index = 0; index < scripted.chunks.length; index += 1) {
+    if (index > 0 && scripted.pauseMs) await sleep(scripted.pauseMs);
+    if (res.destroyed) return;
+    res.write(scripted.chunks[index]);
+    scripted.onChunkWritten?.(index);
+  }
+  res.end();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Split an SSE body into its events (each keeps its terminator) so they arrive as separate writes. */
+export function splitSseEvents(body: string): string[] {
+  const events = body.split(/(?<=\n\n)/);
+  return events.filter((event) => event.length > 0);
+}
+
+/** Split an NDJSON body into lines (each keeps its newline). */
+export function splitLines(body: string): string[] {
+  return body.split(/(?<=\n)/).filter((line) => line.length > 0);
+}

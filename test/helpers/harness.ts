@@ -1,0 +1,80 @@
+/**
+ * Starts the real sidecar (through the same flag resolution the CLI uses) between a fake
+ * provider and an OTLP receiver, all on loopback port 0.
+ */
+import { resolveRunConfig, type RawFlags } from '../../src/cli/runFlags';
+import { createLogger, type LogSink } from '../../src/log/logger';
+import { startSidecar, type RunningSidecar } from '../../src/sidecar';
+import { startFakeProvider, type FakeProvider } from './fakeProvider';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from './otlpReceiver';
+
+export interface Harness {
+  provider: FakeProvider;
+  receiver: OtlpReceiver;
+  sidecar: RunningSidecar;
+  logLines: string[];
+  /** Flush metrics until `predicate` holds over the newest cumulative points. */
+  metrics(predicate: (points: ReceivedPoint[]) => boolean, timeoutMs?: number): Promise<ReceivedPoint[]>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** Route names to point at the fake provider, e.g. ['openai', 'anthropic', 'local:vllm']. */
+  routes: string[];
+  flags?: RawFlags;
+  protocol?: 'http/json' | 'http/protobuf';
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const provider = await startFakeProvider();
+  const receiver = await startOtlpReceiver();
+  const config = resolveRunConfig(
+    {
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      upstream: options.routes.map((route) => `${route}=${provider.url}`),
+      otlpEndpoint: receiver.url,
+      otlpProtocol: options.protocol ?? 'http/json',
+      // Tests flush explicitly; a long interval keeps background exports out of the way.
+      exportInterval: '3600000',
+      logLevel: 'debug',
+      ...options.flags,
+    },
+    {},
+    'test',
+  );
+  const logLines: string[] = [];
+  const sink: LogSink = { write: (line: string) => logLines.push(line) };
+  const sidecar = await startSidecar(config, createLogger(config.logLevel, config.logFormat, sink));
+  return {
+    provider,
+    receiver,
+    sidecar,
+    logLines,
+    async metrics(predicate, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await sidecar.telemetry.flush();
+        const points = receiver.latest();
+        if (predicate(points)) return points;
+        if (Date.now() > deadline) {
+          const names = [...new Set(points.map((p) => p.metric))].join(', ');
+          throw new Error(`metrics never matched; have ${points.length} points (${names})`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async close() {
+      await sidecar.stop();
+      await provider.close();
+      await receiver.close();
+    },
+  };
+}
+
+/** Points of one metric whose attributes include all of `match`. */
+export function pointsOf(points: ReceivedPoint[], metric: string, match: Record<string, string | number> = {}): ReceivedPoint[] {
+  return points.filter(
+    (point) => point.metric === metric && Object.entries(match).every(([key, value]) => point.attributes[key] === value),
+  );
+}
