@@ -27,15 +27,21 @@ export class ProgramExit extends Error {
 }
 
 export function buildProgram(io: ProgramIo): Command {
+  const output = {
+    writeOut: (text: string) => io.stdout.write(text),
+    writeErr: (text: string) => io.stderr.write(text),
+    // Commander puts "(Did you mean --listen?)" on a second line; keep every error to one line.
+    outputError: (text: string, write: (text: string) => void) => write(`genai-sidecar: ${text.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+  };
   const program = new Command('genai-sidecar')
     .description('Per-pod proxy that measures LLM calls and exports OpenTelemetry gen_ai.* metrics over OTLP/HTTP')
     .version(io.version, '--version')
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+    .configureOutput(output);
 
   const run = program.command('run').description('Run the proxy (the main job)').exitOverride();
-  run.configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+  run.configureOutput(output);
   for (const flag of RUN_FLAGS) {
     const option = new Option(flag.flags, helpText(flag));
     if (flag.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);

@@ -9,7 +9,7 @@ import type { Route } from '../config/routes';
 import type { Logger } from '../log/logger';
 import type { ExchangeServices } from './exchange';
 import { createRouteProxy } from './routeProxy';
-import { unknownRouteBody } from './upstreamErrors';
+import { notAForwardProxyBody, unknownRouteBody } from './upstreamErrors';
 
 export interface ProxyAppOptions {
   routes: readonly Route[];
@@ -29,6 +29,14 @@ export function createProxyApp(options: ProxyAppOptions, agents = createUpstream
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    // Absolute-form targets (`GET http://host/...`) are for forward proxies; this is not one.
+    if (!req.url.startsWith('/')) {
+      res.status(400).json(notAForwardProxyBody());
+      return;
+    }
+    next();
+  });
   for (const route of options.routes) {
     app.use(
       `/${route.name}`,

@@ -34,6 +34,17 @@ export function unknownRouteBody(path: string, routes: readonly Route[]): Sideca
   };
 }
 
+export function notAForwardProxyBody(): SidecarErrorBody {
+  return {
+    type: 'error',
+    error: {
+      type: 'genai_sidecar_bad_request',
+      code: 'absolute_form_rejected',
+      message: 'genai-sidecar: absolute-form request targets are not accepted; send requests to /<route>/... on the sidecar',
+    },
+  };
+}
+
 /** Only the first path segment is echoed, so a stray query or secret in the path is not reflected whole. */
 function truncate(path: string): string {
   const first = path.split('?')[0]?.split('/').filter(Boolean)[0] ?? '';

@@ -13,6 +13,8 @@ export interface ScriptedResponse {
   chunks: Array<string | Buffer>;
   /** Milliseconds to wait before each chunk after the first. */
   pauseMs?: number;
+  /** Milliseconds between sending the headers and the first chunk. */
+  firstChunkDelayMs?: number;
   /** Called right after chunk `index` was written (lets tests observe timing). */
   onChunkWritten?: (index: number) => void;
 }
@@ -24,38 +26,48 @@ export interface ReceivedRequest {
   body: Buffer;
 }
 
+export type Responder = (request: ReceivedRequest) => ScriptedResponse;
+
 export interface FakeProvider {
   url: string;
   port: number;
   received: ReceivedRequest[];
-  /** Answer the next request with this response (FIFO); without one, a 500 says so. */
-  enqueue(response: ScriptedResponse): void;
+  /** Responses whose connection closed before the fake finished writing them. */
+  aborted: number;
+  /** Answer the next request with this response, or one built from the request (FIFO); without one, a 500 says so. */
+  enqueue(response: ScriptedResponse | Responder): void;
   close(): Promise<void>;
 }
 
 export async function startFakeProvider(): Promise<FakeProvider> {
-  const queue: ScriptedResponse[] = [];
+  const queue: Array<ScriptedResponse | Responder> = [];
   const received: ReceivedRequest[] = [];
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (chunk: Buffer) => parts.push(chunk));
     req.on('end', () => {
-      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(parts) });
-      const scripted = queue.shift();
+      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(parts) };
+      received.push(request);
+      const next = queue.shift();
+      const scripted = typeof next === 'function' ? next(request) : next;
       if (!scripted) {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end('{"error":{"message":"fake provider: no response queued"}}');
         return;
       }
+      res.on('close', () => {
+        if (!res.writableFinished) fake.aborted += 1;
+      });
       void play(scripted, res);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const fake: FakeProvider = {
     url: `http://127.0.0.1:${port}`,
     port,
     received,
+    aborted: 0,
     enqueue: (response) => queue.push(response),
     close: () =>
       new Promise((resolve) => {
@@ -63,10 +75,15 @@ export async function startFakeProvider(): Promise<FakeProvider> {
         server.close(() => resolve());
       }),
   };
+  return fake;
 }
 
 async function play(scripted: ScriptedResponse, res: http.ServerResponse): Promise<void> {
   res.writeHead(scripted.status, scripted.headers);
+  if (scripted.firstChunkDelayMs) {
+    res.flushHeaders();
+    await sleep(scripted.firstChunkDelayMs);
+  }
   for (let index = 0; index < scripted.chunks.length; index += 1) {
     if (index > 0 && scripted.pauseMs) await sleep(scripted.pauseMs);
     if (res.destroyed) return;
