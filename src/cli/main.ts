@@ -8,12 +8,16 @@ import { startSidecar } from '../sidecar';
 import { runProgram } from './program';
 
 function packageVersion(): string {
-  try {
-    const file = path.resolve(__dirname, '../../package.json');
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
+  // src/cli under ts-node/jest, dist/src/cli when built: package.json is two or three levels up.
+  for (const file of [path.resolve(__dirname, '../../package.json'), path.resolve(__dirname, '../../../package.json')]) {
+    try {
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (parsed.name === 'genai-sidecar' && typeof parsed.version === 'string') return parsed.version;
+    } catch {
+      // try the next candidate
+    }
   }
+  return '0.0.0';
 }
 
 async function main(): Promise<void> {

@@ -90,17 +90,19 @@ function list(key: string, raw: RawFlags, env: Env): Source & { value: string[] 
 export function resolveRunConfig(raw: RawFlags, env: Env, version: string): SidecarConfig {
   const endpoint = resolveMetricsUrl(raw, env);
   const prices = single('prices', raw, env);
+  const upstreams = list('upstream', raw, env);
+  const serviceName = single('serviceName', raw, env);
   return {
     listen: hostPort(single('listen', raw, env), '127.0.0.1:8787'),
     adminListen: hostPort(single('adminListen', raw, env), '127.0.0.1:8788'),
-    routes: resolveRoutes(list('upstream', raw, env).value),
+    routes: resolveRoutes(upstreams.value, upstreams.origin),
     telemetry: {
       metricsUrl: endpoint,
       protocol: protocol(single('otlpProtocol', raw, env)),
       headers: keyValues(list('otlpHeader', raw, env), true),
       exportIntervalMs: positiveInt(single('exportInterval', raw, env), 60_000),
       exportTimeoutMs: positiveInt(single('exportTimeout', raw, env), 30_000),
-      serviceName: single('serviceName', raw, env).value ?? 'genai-sidecar',
+      serviceName: nonEmpty(serviceName, 'genai-sidecar'),
       resourceAttributes: keyValues(list('resourceAttribute', raw, env), true),
       version,
     },
@@ -138,7 +140,15 @@ function resolveMetricsUrl(raw: RawFlags, env: Env): string {
   }
   // The signal-specific variable is a complete URL; everything else is a base URL.
   if (source.origin === 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT' || /\/v1\/metrics\/?$/.test(url.pathname)) return url.href;
-  return `${url.href.replace(/\/+$/, '')}/v1/metrics`;
+  // Append to the path, not the whole href: a query string must stay at the end.
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/metrics`;
+  return url.href;
+}
+
+function nonEmpty(source: Source & { value: string | undefined }, fallback: string): string {
+  if (source.value === undefined) return fallback;
+  if (source.value.trim() === '') throw new ConfigError(`${source.origin}: must not be empty`);
+  return source.value;
 }
 
 function hostPort(source: Source & { value: string | undefined }, fallback: string): HostPort {

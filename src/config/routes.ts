@@ -17,38 +17,44 @@ export interface Route {
 
 const ROUTE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
-export function parseUpstream(spec: string): Route {
+/** `origin` names where the spec came from (the flag or its env variable) in error messages. */
+export function parseUpstream(spec: string, origin = '--upstream'): Route {
+  const where = `${origin} "${spec}"`;
   const equals = spec.indexOf('=');
-  if (equals <= 0) throw new ConfigError(`--upstream "${spec}": expected <route>=<url> or <route>:<provider>=<url>`);
+  if (equals <= 0) throw new ConfigError(`${where}: expected <route>=<url> or <route>:<provider>=<url>`);
   const left = spec.slice(0, equals);
   const rawUrl = spec.slice(equals + 1);
-  const [name = '', explicitProvider] = left.split(':', 2);
+  const colon = left.indexOf(':');
+  const name = colon < 0 ? left : left.slice(0, colon);
+  const explicitProvider = colon < 0 ? undefined : left.slice(colon + 1);
   if (!ROUTE_NAME.test(name)) {
-    throw new ConfigError(`--upstream "${spec}": route name must match ${ROUTE_NAME.source}`);
+    throw new ConfigError(`${where}: route name must match ${ROUTE_NAME.source}`);
   }
   const providerKey = explicitProvider ?? name;
   const provider = findProvider(providerKey);
   if (!provider) {
-    const hint = explicitProvider
-      ? `unknown provider "${explicitProvider}"`
-      : `route "${name}" is not a known provider; name one with ${name}:<provider>=<url>`;
-    throw new ConfigError(`--upstream "${spec}": ${hint} (providers: ${providerKeys().join(', ')})`);
+    const hint =
+      explicitProvider !== undefined
+        ? `unknown provider "${explicitProvider}"`
+        : `route "${name}" is not a known provider; name one with ${name}:<provider>=<url>`;
+    throw new ConfigError(`${where}: ${hint} (providers: ${providerKeys().join(', ')})`);
   }
-  return buildRoute(name, rawUrl, provider, spec);
+  return buildRoute(name, rawUrl, provider, spec, origin);
 }
 
-export function buildRoute(name: string, rawUrl: string, provider: ProviderProfile, spec = rawUrl): Route {
+export function buildRoute(name: string, rawUrl: string, provider: ProviderProfile, spec = rawUrl, origin = '--upstream'): Route {
+  const where = `${origin} "${spec}"`;
   let target: URL;
   try {
     target = new URL(rawUrl);
   } catch {
-    throw new ConfigError(`--upstream "${spec}": "${rawUrl}" is not an absolute URL`);
+    throw new ConfigError(`${where}: "${rawUrl}" is not an absolute URL`);
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    throw new ConfigError(`--upstream "${spec}": only http and https upstreams are supported`);
+    throw new ConfigError(`${where}: only http and https upstreams are supported`);
   }
   if (target.search || target.hash || target.username || target.password) {
-    throw new ConfigError(`--upstream "${spec}": the URL must not carry a query, fragment or credentials`);
+    throw new ConfigError(`${where}: the URL must not carry a query, fragment or credentials`);
   }
   const defaultPort = target.protocol === 'https:' ? 443 : 80;
   return {
@@ -61,11 +67,11 @@ export function buildRoute(name: string, rawUrl: string, provider: ProviderProfi
 }
 
 /** The routes to serve: the user's, or every provider with a public endpoint. */
-export function resolveRoutes(specs: readonly string[]): Route[] {
-  const routes = specs.length > 0 ? specs.map(parseUpstream) : defaultRoutes().map((d) => buildRoute(d.route, d.url, d.provider));
+export function resolveRoutes(specs: readonly string[], origin = '--upstream'): Route[] {
+  const routes = specs.length > 0 ? specs.map((spec) => parseUpstream(spec, origin)) : defaultRoutes().map((d) => buildRoute(d.route, d.url, d.provider));
   const seen = new Set<string>();
   for (const route of routes) {
-    if (seen.has(route.name)) throw new ConfigError(`--upstream: route "${route.name}" is configured twice`);
+    if (seen.has(route.name)) throw new ConfigError(`${origin}: route "${route.name}" is configured twice`);
     seen.add(route.name);
   }
   return routes;

@@ -47,6 +47,7 @@ function bodyChunks(exchange: CorpusExchange): string[] {
 
 interface ClientResult {
   status: number;
+  headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
 
@@ -64,7 +65,7 @@ function send(exchange: CorpusExchange, testCase: string): Promise<ClientResult>
       (res) => {
         const parts: Buffer[] = [];
         res.on('data', (chunk: Buffer) => parts.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
         res.on('error', reject);
       },
     );
@@ -89,6 +90,9 @@ describe.each(corpus.map((exchange, index) => [exchange.file, exchange, `case-${
 
     expect(result.status).toBe(exchange.response.status);
     expect(result.body.toString('utf8')).toBe(exchange.response.body_text);
+    for (const [name, value] of Object.entries(exchange.response.headers)) {
+      expect([name, result.headers[name.toLowerCase()]]).toEqual([name, value]);
+    }
 
     const upstream = harness.provider.received[harness.provider.received.length - 1];
     expect(upstream?.url).toBe(exchange.request.path);

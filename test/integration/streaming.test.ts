@@ -75,7 +75,7 @@ describe('no buffering', () => {
       headers: { 'content-type': 'text/event-stream' },
       chunks: events,
       pauseMs: 120,
-      onChunkWritten: (index) => written.push(performance.now()),
+      onChunkWritten: () => written.push(performance.now()),
     });
     const result = await post(path, body, `nobuffer-${path}`);
     expect(result.status).toBe(200);
