@@ -14,6 +14,10 @@ import { createHeaderAttributeMapper } from './proxy/headerAttributes';
 import { CallRecorder } from './telemetry/callRecorder';
 import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
 
+/** Upper bound on the metrics flush at shutdown, after in-flight calls had their grace period. */
+const FINAL_FLUSH_MAX_MS = 5_000;
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
 export interface RunningSidecar {
   /** Base URL of the proxy, e.g. http://127.0.0.1:8787 */
   url: string;
@@ -54,11 +58,18 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
 
   let accepting = false;
   const proxyServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, app);
+  // http-proxy-middleware adds one 'close' listener per route to the server it serves.
+  proxyServer.setMaxListeners(config.routes.length + 10);
   const adminServer = createAdminServer({ ready: () => accepting });
   await listen(proxyServer, config.listen.host, config.listen.port);
   await listen(adminServer, config.adminListen.host, config.adminListen.port);
   accepting = true;
 
+  if (!LOOPBACK.has(config.listen.host)) {
+    logger.warn('the proxy listens beyond loopback: anything that can reach this address can use your upstreams', {
+      listen: `${config.listen.host}:${config.listen.port}`,
+    });
+  }
   const url = baseUrl(proxyServer);
   const adminUrl = baseUrl(adminServer);
   logger.info('genai-sidecar ready', {
@@ -73,8 +84,8 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     stopping ??= (async () => {
       accepting = false;
       await closeGracefully(proxyServer, config.shutdownGraceMs);
-      // A collector that is down must not hold the pod past its grace period.
-      await withDeadline(telemetry.shutdown(), config.telemetry.exportTimeoutMs).catch((error: unknown) =>
+      // A collector that is down must not hold the pod past its grace period (Kubernetes' default is 30 s).
+      await withDeadline(telemetry.shutdown(), Math.min(config.telemetry.exportTimeoutMs, FINAL_FLUSH_MAX_MS)).catch((error: unknown) =>
         logger.warn('final metrics flush failed', { error: describe(error) }),
       );
       adminServer.close();

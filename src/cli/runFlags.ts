@@ -44,7 +44,7 @@ export const RUN_FLAGS: readonly FlagDefinition[] = [
   { flags: '--prices <file>', key: 'prices', description: 'JSON price file that extends or overrides the built-in price table', env: ['GENAI_SIDECAR_PRICES'] },
   { flags: '--log-level <level>', key: 'logLevel', description: `Log level: ${LOG_LEVELS.join(', ')}`, env: ['GENAI_SIDECAR_LOG_LEVEL'], defaultText: 'info' },
   { flags: '--log-format <format>', key: 'logFormat', description: `Log format: ${LOG_FORMATS.join(', ')}`, env: ['GENAI_SIDECAR_LOG_FORMAT'], defaultText: 'json' },
-  { flags: '--shutdown-grace <ms>', key: 'shutdownGrace', description: 'Milliseconds in-flight calls may take to finish after SIGTERM', env: ['GENAI_SIDECAR_SHUTDOWN_GRACE'], defaultText: '25000' },
+  { flags: '--shutdown-grace <ms>', key: 'shutdownGrace', description: 'Milliseconds in-flight calls may take to finish after SIGTERM', env: ['GENAI_SIDECAR_SHUTDOWN_GRACE'], defaultText: '20000' },
 ];
 
 export type RawFlags = Record<string, string | string[] | undefined>;
@@ -113,7 +113,7 @@ export function resolveRunConfig(raw: RawFlags, env: Env, version: string): Side
     priceOverrides: priceOverrides(prices),
     logLevel: oneOf(single('logLevel', raw, env), LOG_LEVELS, 'info') as LogLevel,
     logFormat: oneOf(single('logFormat', raw, env), LOG_FORMATS, 'json') as LogFormat,
-    shutdownGraceMs: positiveInt(single('shutdownGrace', raw, env), 25_000),
+    shutdownGraceMs: positiveInt(single('shutdownGrace', raw, env), 20_000),
   };
 }
 

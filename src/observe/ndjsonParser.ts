@@ -4,11 +4,14 @@ import type { StreamEvent } from '../providers/types';
 /**
  * Incremental newline-delimited JSON framing (Ollama, Cohere v1 streams).
  * Yields each non-empty line as an event; JSON parsing is left to the caller.
- * An over-long line is dropped (and counted) rather than held in memory.
+ * An over-long line is dropped (and counted once) rather than held in memory, however it is
+ * chunked. Work is linear in the input however it is chunked.
  */
 export class NdjsonParser {
   private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
+  /** The line in progress, in pieces (joined only once its newline arrives). */
+  private parts: string[] = [];
+  private pendingLength = 0;
   private discarding = false;
   oversizedLines = 0;
 
@@ -24,30 +27,47 @@ export class NdjsonParser {
 
   private consume(text: string, atEnd: boolean): StreamEvent[] {
     const events: StreamEvent[] = [];
-    let buffer = this.pending + text;
-    let newline = buffer.indexOf('\n');
-    while (newline !== -1) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      if (this.discarding) this.discarding = false;
-      else pushLine(events, line);
-      newline = buffer.indexOf('\n');
+    if (!atEnd && !text.includes('\n')) {
+      this.append(text);
+    } else {
+      const buffer = this.parts.join('') + text;
+      this.parts = [];
+      this.pendingLength = 0;
+      let start = 0;
+      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n', start)) {
+        this.deliver(events, buffer.slice(start, newline));
+        start = newline + 1;
+      }
+      const rest = buffer.slice(start);
+      if (atEnd) {
+        if (rest.length > 0) this.deliver(events, rest);
+      } else this.append(rest);
     }
-    if (buffer.length > this.maxLineChars) {
-      this.oversizedLines += 1;
+    if (this.pendingLength > this.maxLineChars) {
+      if (!this.discarding) this.oversizedLines += 1;
       this.discarding = true;
-      buffer = '';
+      this.parts = [];
+      this.pendingLength = 0;
     }
-    if (atEnd) {
-      if (!this.discarding) pushLine(events, buffer);
-      buffer = '';
-    }
-    this.pending = buffer;
     return events;
   }
-}
 
-function pushLine(events: StreamEvent[], line: string): void {
-  const trimmed = line.trim();
-  if (trimmed.length > 0) events.push({ data: trimmed });
+  private append(text: string): void {
+    if (text.length === 0) return;
+    this.parts.push(text);
+    this.pendingLength += text.length;
+  }
+
+  private deliver(events: StreamEvent[], line: string): void {
+    if (this.discarding) {
+      this.discarding = false;
+      return;
+    }
+    if (line.length > this.maxLineChars) {
+      this.oversizedLines += 1;
+      return;
+    }
+    const trimmed = line.trim();
+    if (trimmed.length > 0) events.push({ data: trimmed });
+  }
 }

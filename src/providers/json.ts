@@ -19,9 +19,12 @@ export function field(value: unknown, ...path: string[]): unknown {
   return current;
 }
 
-/** A token count: a finite, non-negative integer-valued number. Anything else is "not reported". */
+/**
+ * A token count: a non-negative integer no larger than doubles hold exactly. Anything else is
+ * "not reported" (a huge value is garbage, and sums of two such overflow to Infinity).
+ */
 export function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && Number.isInteger(value) ? value : undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 export function text(value: unknown): string | undefined {

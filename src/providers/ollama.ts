@@ -2,7 +2,7 @@
  * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`), streamed as NDJSON by
  * default, plus its OpenAI-compatible `/v1` API, which the OpenAI dialect handles.
  */
-import { count, field, markFailed, text } from './json';
+import { asObject, count, field, markFailed, text } from './json';
 import { createOpenAiDialect } from './openai';
 import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, StreamEventResult } from './types';
 
@@ -33,23 +33,29 @@ export const ollamaDialect: ProviderDialect = {
     return isNative(request.path) ? undefined : openAiCompatible.rewriteRequest?.(request, facts);
   },
   readBody(json: unknown, facts: ResponseFacts): void {
-    if (field(json, 'object') !== undefined || field(json, 'choices') !== undefined) {
+    if (isOpenAiShaped(json)) {
       openAiCompatible.readBody(json, facts);
       return;
     }
     readNative(json, facts);
   },
   readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
-    if (field(parsed, 'object') !== undefined || event.data === '[DONE]') {
+    if (isOpenAiShaped(parsed) || event.data === '[DONE]') {
       return openAiCompatible.readStreamEvent(event, facts, parsed);
     }
     readNative(parsed, facts);
-    return { content: field(parsed, 'done') !== true };
+    // Only a parsed chunk is model output: not the final `done` line, an error line or an unreadable one.
+    return { content: asObject(parsed) !== undefined && field(parsed, 'done') !== true && field(parsed, 'error') === undefined };
   },
   rewriteInjectedEvent(event, parsed) {
     return openAiCompatible.rewriteInjectedEvent?.(event, parsed) ?? { action: 'keep' };
   },
 };
+
+/** The `/v1` API answers the OpenAI way, errors included (`{"error": {"type": ...}}`, not a string). */
+function isOpenAiShaped(json: unknown): boolean {
+  return field(json, 'object') !== undefined || field(json, 'choices') !== undefined || asObject(field(json, 'error')) !== undefined;
+}
 
 function readNative(json: unknown, facts: ResponseFacts): void {
   // Ollama errors are `{"error": "<message>"}` with no code: the message must not become an attribute.

@@ -13,6 +13,8 @@ export interface ScriptedResponse {
   chunks: Array<string | Buffer>;
   /** Milliseconds to wait before each chunk after the first. */
   pauseMs?: number;
+  /** Cut the connection (no proper end) right after writing this many chunks. */
+  resetAfterChunks?: number;
   /** Milliseconds between sending the headers and the first chunk. */
   firstChunkDelayMs?: number;
   /** Called right after chunk `index` was written (lets tests observe timing). */
@@ -89,6 +91,11 @@ async function play(scripted: ScriptedResponse, res: http.ServerResponse): Promi
     if (res.destroyed) return;
     res.write(scripted.chunks[index]);
     scripted.onChunkWritten?.(index);
+    if (scripted.resetAfterChunks === index + 1) {
+      await sleep(20);
+      res.socket?.destroy();
+      return;
+    }
   }
   res.end();
 }

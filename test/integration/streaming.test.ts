@@ -147,6 +147,36 @@ test('a client that disconnects mid-stream is recorded as cancelled with the tok
   await waitUntil(() => harness.provider.aborted > abortedBefore);
 });
 
+test('a provider that resets mid-stream: the client sees the stream cut, the call is a connection_error', async () => {
+  harness.provider.enqueue({
+    status: 200,
+    headers: { 'content-type': 'text/event-stream' },
+    chunks: ANTHROPIC_EVENTS,
+    resetAfterChunks: 3,
+  });
+  const outcome = await new Promise<{ received: string; error?: string }>((resolve) => {
+    let received = '';
+    const req = http.request(`${harness.sidecar.url}/anthropic/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-test-case': 'upstream-reset' },
+    });
+    req.on('response', (res) => {
+      res.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+      res.on('end', () => resolve({ received }));
+      res.on('error', (error) => resolve({ received, error: error.message }));
+    });
+    req.on('error', (error) => resolve({ received, error: error.message }));
+    req.end(JSON.stringify({ model: 'claude-sonnet-4-0', stream: true, max_tokens: 10, messages: [] }));
+  });
+  // What the provider sent arrived; then the stream broke instead of ending cleanly.
+  expect(outcome.received).toBe(ANTHROPIC_EVENTS.slice(0, 3).join(''));
+  expect(outcome.error).toBeDefined();
+  const points = await harness.metrics((all) => pointsOf(all, METRICS.operationDuration.name, { test_case: 'upstream-reset' }).length > 0);
+  const duration = pointsOf(points, METRICS.operationDuration.name, { test_case: 'upstream-reset' })[0];
+  expect(duration?.attributes[ATTR.errorType]).toBe('connection_error');
+  expect(pointsOf(points, METRICS.tokenUsage.name, { test_case: 'upstream-reset', [ATTR.tokenType]: 'input' })[0]?.sum).toBe(25);
+});
+
 test('Ollama NDJSON streams pass through and are measured', async () => {
   const lines = [
     '{"model":"llama3","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi"},"done":false}\n',

@@ -1,0 +1,108 @@
+/**
+ * Prometheus names of what the sidecar emits, derived in this one place from the metric
+ * definitions, the way the Collector's `prometheusremotewrite` exporter translates OTLP with its
+ * default `UnderscoreEscapingWithSuffixes` strategy:
+ * - characters other than [a-zA-Z0-9_:] become `_` (so dots become underscores);
+ * - the unit adds a suffix (`s` -> `_seconds`), units in braces (`{token}`) add nothing;
+ * - monotonic sums (counters) add `_total`; gauges with unit `1` add `_ratio`;
+ * - histograms are read through `_bucket`, `_sum` and `_count` series;
+ * - resource `service.name` becomes `job`, `service.instance.id` becomes `instance`.
+ * Dashboards, alert rules and docs take their names from here.
+ */
+import { ATTR, METRICS, type MetricDefinition, type MetricKey } from './names';
+
+const UNIT_WORDS: Readonly<Record<string, string>> = {
+  s: 'seconds',
+  ms: 'milliseconds',
+  us: 'microseconds',
+  ns: 'nanoseconds',
+  min: 'minutes',
+  h: 'hours',
+  d: 'days',
+  By: 'bytes',
+  KBy: 'kilobytes',
+  MBy: 'megabytes',
+  '%': 'percent',
+};
+
+/** Escape one OTLP name or attribute key to a Prometheus name. */
+export function escapeName(name: string): string {
+  const escaped = name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  return /^[0-9]/.test(escaped) ? `_${escaped}` : escaped;
+}
+
+/** Attribute key -> label name (labels may not contain ':' either). */
+export function labelName(attributeKey: string): string {
+  const escaped = attributeKey.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[0-9]/.test(escaped) ? `key_${escaped}` : escaped;
+}
+
+function unitSuffix(unit: string): string | undefined {
+  if (unit === '' || unit.startsWith('{')) return undefined;
+  const [main, per] = unit.split('/');
+  const mainWord = main ? (UNIT_WORDS[main] ?? escapeName(main)) : undefined;
+  const perWord = per ? (UNIT_WORDS[per] ?? escapeName(per)).replace(/s$/, '') : undefined;
+  if (main === '1') return undefined;
+  return perWord ? `${mainWord}_per_${perWord}` : mainWord;
+}
+
+/** Base Prometheus name of one metric (for histograms, add `_bucket`/`_sum`/`_count`). */
+export function prometheusName(definition: MetricDefinition): string {
+  let name = escapeName(definition.name);
+  const suffix = unitSuffix(definition.unit);
+  if (suffix && !name.endsWith(`_${suffix}`)) name = `${name}_${suffix}`;
+  if (definition.kind === 'gauge' && definition.unit === '1' && !name.endsWith('_ratio')) name = `${name}_ratio`;
+  if (definition.kind === 'counter' && !name.endsWith('_total')) name = `${name}_total`;
+  return name;
+}
+
+export interface HistogramSeries {
+  bucket: string;
+  sum: string;
+  count: string;
+}
+
+function histogramSeries(key: MetricKey): HistogramSeries {
+  const base = prometheusName(METRICS[key]);
+  return { bucket: `${base}_bucket`, sum: `${base}_sum`, count: `${base}_count` };
+}
+
+/** Every series name the sidecar produces, by meaning. */
+export const PROM = {
+  tokenUsage: histogramSeries('tokenUsage'),
+  operationDuration: histogramSeries('operationDuration'),
+  timeToFirstChunk: histogramSeries('timeToFirstChunk'),
+  timePerOutputChunk: histogramSeries('timePerOutputChunk'),
+  tokenDetail: prometheusName(METRICS.tokenDetail),
+  cost: prometheusName(METRICS.cost),
+  rateLimitRemaining: prometheusName(METRICS.rateLimitRemaining),
+  rateLimitLimit: prometheusName(METRICS.rateLimitLimit),
+  rateLimitReset: prometheusName(METRICS.rateLimitResetSeconds),
+  telemetryErrors: prometheusName(METRICS.telemetryErrors),
+} as const;
+
+/** Label names of the attributes dashboards and alerts group by. */
+export const LABEL = {
+  job: 'job',
+  instance: 'instance',
+  operation: labelName(ATTR.operationName),
+  provider: labelName(ATTR.providerName),
+  requestModel: labelName(ATTR.requestModel),
+  responseModel: labelName(ATTR.responseModel),
+  tokenType: labelName(ATTR.tokenType),
+  errorType: labelName(ATTR.errorType),
+  httpStatus: labelName(ATTR.httpStatusCode),
+  serverAddress: labelName(ATTR.serverAddress),
+  tokenDetailType: labelName(ATTR.tokenDetailType),
+  rateLimitResource: labelName(ATTR.rateLimitResource),
+  telemetryStage: labelName(ATTR.telemetryStage),
+  namespace: 'k8s_namespace_name',
+  // Set by `genai-sidecar inject` from the owning Deployment, StatefulSet, DaemonSet, Job or CronJob.
+  workload: 'k8s_workload_name',
+  cluster: 'k8s_cluster_name',
+} as const;
+
+/** All series names (histograms expanded), e.g. to check a query only uses what exists. */
+export function allSeriesNames(): string[] {
+  return Object.values(PROM).flatMap((entry) => (typeof entry === 'string' ? [entry] : [entry.bucket, entry.sum, entry.count]));
+}

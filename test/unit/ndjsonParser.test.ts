@@ -1,0 +1,227 @@
+import fc from 'fast-check';
+import { NdjsonParser } from '../../src/observe/ndjsonParser';
+import type { StreamEvent } from '../../src/providers/types';
+import { loadCorpus } from '../helpers/corpus';
+
+function run(chunks: Buffer[], parser = new NdjsonParser()): StreamEvent[] {
+  const events: StreamEvent[] = [];
+  for (const chunk of chunks) events.push(...parser.push(chunk));
+  events.push(...parser.end());
+  return events;
+}
+
+function bytesOf(text: string): Buffer {
+  return Buffer.from(text, 'utf8');
+}
+
+function splitAt(buffer: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.filter((c) => c > 0 && c < buffer.length))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let start = 0;
+  for (const point of [...points, buffer.length]) {
+    chunks.push(buffer.subarray(start, point));
+    start = point;
+  }
+  return chunks;
+}
+
+function bytewise(buffer: Buffer): Buffer[] {
+  return Array.from({ length: buffer.length }, (_, i) => buffer.subarray(i, i + 1));
+}
+
+function randomChunks(buffer: Buffer, seed: number, maxSize: number): Buffer[] {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < buffer.length; ) {
+    const size = 1 + Math.floor(next() * maxSize);
+    chunks.push(buffer.subarray(i, i + size));
+    i += size;
+  }
+  return chunks;
+}
+
+/** Independent oracle over the whole text: every non-blank line, trimmed. */
+function referenceLines(text: string, maxLineChars = Infinity): StreamEvent[] {
+  return text
+    .split('\n')
+    .filter((line) => line.length <= maxLineChars)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .map((data) => ({ data }));
+}
+
+const ndjsonCorpus = loadCorpus().filter((exchange) => {
+  const type = exchange.response.headers['content-type'] ?? '';
+  return (type.includes('ndjson') || type.includes('stream+json')) && exchange.response.status < 400;
+});
+
+describe('NdjsonParser: recorded provider streams', () => {
+  test('the corpus has Ollama and Cohere v1 NDJSON streams', () => {
+    expect(ndjsonCorpus.map((e) => e.provider).sort()).toEqual(['cohere', 'ollama']);
+  });
+
+  describe.each(ndjsonCorpus.map((e) => [e.file, e.response.body_text] as const))('%s', (_file, body) => {
+    const bytes = bytesOf(body);
+    const whole = run([bytes]);
+
+    test('whole body: one event per line, each a JSON document', () => {
+      expect(whole).toEqual(referenceLines(body));
+      expect(whole.length).toBeGreaterThan(3);
+      for (const event of whole) expect(() => JSON.parse(event.data)).not.toThrow();
+    });
+
+    test('one byte at a time and random chunks give the identical events', () => {
+      expect(run(bytewise(bytes))).toEqual(whole);
+      for (const seed of [1, 2, 3]) expect(run(randomChunks(bytes, seed, 50))).toEqual(whole);
+      expect(run(randomChunks(bytes, 4, 5000))).toEqual(whole);
+    });
+
+    test('with CRLF line ends the events are the same', () => {
+      expect(run(randomChunks(bytesOf(body.replace(/\n/g, '\r\n')), 11, 40))).toEqual(whole);
+    });
+  });
+});
+
+describe('NdjsonParser: framing', () => {
+  test('a line is delivered as soon as its newline arrives', () => {
+    const parser = new NdjsonParser();
+    expect(parser.push(bytesOf('{"a":1}\n{"b"'))).toEqual([{ data: '{"a":1}' }]);
+    expect(parser.push(bytesOf(':2}'))).toEqual([]);
+    expect(parser.push(bytesOf('\n'))).toEqual([{ data: '{"b":2}' }]);
+    expect(parser.end()).toEqual([]);
+  });
+
+  test('CRLF, including a CRLF split across chunks', () => {
+    const parser = new NdjsonParser();
+    expect(parser.push(bytesOf('{"a":1}\r'))).toEqual([]);
+    expect(parser.push(bytesOf('\n{"b":2}\r\n'))).toEqual([{ data: '{"a":1}' }, { data: '{"b":2}' }]);
+  });
+
+  test('blank and whitespace-only lines are skipped', () => {
+    expect(run([bytesOf('\n\n  \n{"a":1}\n\r\n\t\n{"b":2}\n\n')])).toEqual([{ data: '{"a":1}' }, { data: '{"b":2}' }]);
+  });
+
+  test('surrounding whitespace is trimmed, inner whitespace kept', () => {
+    expect(run([bytesOf('  {"a": "x  y"}  \n')])).toEqual([{ data: '{"a": "x  y"}' }]);
+  });
+
+  test('a last line without a newline is delivered by end()', () => {
+    const parser = new NdjsonParser();
+    expect(parser.push(bytesOf('{"a":1}\n{"done":true}'))).toEqual([{ data: '{"a":1}' }]);
+    expect(parser.end()).toEqual([{ data: '{"done":true}' }]);
+    expect(parser.end()).toEqual([]);
+  });
+
+  test('empty stream and whitespace-only tail', () => {
+    expect(run([])).toEqual([]);
+    expect(run([bytesOf('{"a":1}\n   ')])).toEqual([{ data: '{"a":1}' }]);
+  });
+
+  test('lines are not parsed: invalid JSON is passed through as text', () => {
+    expect(run([bytesOf('not json\n{"a":\n')])).toEqual([{ data: 'not json' }, { data: '{"a":' }]);
+  });
+
+  test('multi-byte characters split at every byte offset decode intact', () => {
+    const bytes = bytesOf('{"t":"😀 é 世界"}\n{"t":"👩‍👩‍👧"}\n');
+    const whole = run([bytes]);
+    expect(whole).toEqual([{ data: '{"t":"😀 é 世界"}' }, { data: '{"t":"👩‍👩‍👧"}' }]);
+    for (let cut = 1; cut < bytes.length; cut += 1) expect(run(splitAt(bytes, [cut]))).toEqual(whole);
+    expect(run(bytewise(bytes))).toEqual(whole);
+  });
+});
+
+describe('NdjsonParser: oversized lines', () => {
+  const max = 50;
+
+  test('a line growing past the limit is dropped, counted once, memory bounded, the next line survives', () => {
+    const parser = new NdjsonParser(max);
+    const events: StreamEvent[] = [...parser.push(bytesOf('{"ok":0}\n{"big":"'))];
+    for (let i = 0; i < 100; i += 1) events.push(...parser.push(bytesOf('x'.repeat(10))));
+    events.push(...parser.push(bytesOf('"}\n{"ok":1}\n')));
+    events.push(...parser.end());
+    expect(events).toEqual([{ data: '{"ok":0}' }, { data: '{"ok":1}' }]);
+    expect(parser.oversizedLines).toBe(1);
+  });
+
+  test('an oversized line is dropped however it is chunked, including within one chunk', () => {
+    const text = `{"a":1}\n{"big":"${'y'.repeat(80)}"}\n{"b":2}\n`;
+    for (const chunks of [[bytesOf(text)], bytewise(bytesOf(text)), randomChunks(bytesOf(text), 3, 20)]) {
+      const parser = new NdjsonParser(max);
+      expect(run(chunks, parser)).toEqual([{ data: '{"a":1}' }, { data: '{"b":2}' }]);
+      expect(parser.oversizedLines).toBe(1);
+    }
+  });
+
+  test('an oversized unterminated last line is not delivered', () => {
+    const parser = new NdjsonParser(max);
+    expect(run([bytesOf('{"a":1}\n'), bytesOf('z'.repeat(200))], parser)).toEqual([{ data: '{"a":1}' }]);
+    expect(parser.oversizedLines).toBe(1);
+  });
+
+  test('a large line arriving in small chunks is parsed in linear time', () => {
+    const payload = 'v'.repeat(2 * 1024 * 1024);
+    const bytes = bytesOf(`{"p":"${payload}"}\n{"n":1}\n`);
+    const parser = new NdjsonParser();
+    const started = Date.now();
+    const events: StreamEvent[] = [];
+    for (let i = 0; i < bytes.length; i += 512) events.push(...parser.push(bytes.subarray(i, i + 512)));
+    const elapsed = Date.now() - started;
+    expect(events.map((e) => e.data.length)).toEqual([payload.length + 8, 7]);
+    expect(elapsed).toBeLessThan(2000);
+  });
+});
+
+describe('NdjsonParser: properties', () => {
+  const token = fc.constantFrom('{"a":1}', '{"done":true}', ' ', '\t', '\r', '\n', '\r\n', 'x', '"', '😀', 'é', '世');
+  const ndjsonText = fc.array(token, { maxLength: 60 }).map((tokens) => tokens.join(''));
+  const cuts = fc.array(fc.nat({ max: 400 }), { maxLength: 12 });
+
+  test('never throws on arbitrary bytes, however they are chunked', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), cuts, (bytes, offsets) => {
+        const parser = new NdjsonParser(32);
+        for (const chunk of splitAt(Buffer.from(bytes), offsets)) parser.push(chunk);
+        parser.end();
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('chunking never changes the events', () => {
+    fc.assert(
+      fc.property(fc.oneof(ndjsonText.map(bytesOf), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b))), cuts, (bytes, offsets) => {
+        expect(run(splitAt(bytes, offsets))).toEqual(run([bytes]));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('events agree with the whole-text oracle, with and without a line limit', () => {
+    fc.assert(
+      fc.property(ndjsonText, cuts, fc.constantFrom(Infinity, 8, 16), (text, offsets, limit) => {
+        const parser = limit === Infinity ? new NdjsonParser() : new NdjsonParser(limit);
+        expect(run(splitAt(bytesOf(text), offsets), parser)).toEqual(referenceLines(text, limit));
+        const dropped = text.split('\n').filter((line) => line.length > limit).length;
+        expect(parser.oversizedLines).toBe(dropped);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('no event is empty or has surrounding whitespace', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), cuts, (bytes, offsets) => {
+        for (const event of run(splitAt(Buffer.from(bytes), offsets))) {
+          expect(event.data.length).toBeGreaterThan(0);
+          expect(event.data).toBe(event.data.trim());
+          expect(event.data).not.toContain('\n');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
