@@ -3,14 +3,16 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 NODE_MODULES_STAMP := node_modules/.package-lock.json
+PROMETHEUS_BIN := .cache/prometheus/usr/bin/prometheus
 # The OTLP exporter loads `http` with a dynamic import, which jest only allows with this flag.
 JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWarning
 
-.PHONY: help install build run test clean
+.PHONY: help install build run test generate prometheus-tools clean
 
 help:
-	@echo "make run    start the sidecar with its defaults (builds first)"
-	@echo "make test   run every test, as CI does"
+	@echo "make run        start the sidecar with its defaults (builds first)"
+	@echo "make test       run every test, as CI does"
+	@echo "make generate   rewrite generated files (dashboards, alert rules) from src/observability"
 
 $(NODE_MODULES_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -24,8 +26,17 @@ build: install
 run: build
 	node dist/src/cli/main.js run $(ARGS)
 
-test: build
+# Debian's prometheus package (prometheus + promtool), unpacked into .cache; no service starts.
+$(PROMETHEUS_BIN):
+	bash scripts/fetch-prometheus.sh
+
+prometheus-tools: $(PROMETHEUS_BIN)
+
+test: build prometheus-tools
 	NODE_OPTIONS='$(JEST_NODE_OPTIONS)' npx jest
+
+generate: build
+	node dist/src/observability/generate.js
 
 clean:
 	rm -rf dist

@@ -49,6 +49,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     {
       routes: config.routes,
       maxBodyBytes: config.maxBodyBytes,
+      timeouts: config.upstreamTimeouts,
       services,
       headerAttributes: createHeaderAttributeMapper(config.headerAttributes, config.maxAttributeValues),
       logger,

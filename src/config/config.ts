@@ -2,6 +2,7 @@
 import type { LogFormat, LogLevel } from '../log/logger';
 import type { PriceOverride } from '../pricing/priceFile';
 import type { TelemetryConfig } from '../telemetry/pipeline';
+import type { UpstreamTimeouts } from '../proxy/upstreamTimeouts';
 import type { Route } from './routes';
 
 export interface HostPort {
@@ -26,6 +27,7 @@ export interface SidecarConfig {
   maxAttributeValues: number;
   /** Largest request/response body parsed for telemetry; larger ones pass through unparsed. */
   maxBodyBytes: number;
+  upstreamTimeouts: UpstreamTimeouts;
   pricesFile?: string;
   /** Parsed price file entries (empty without --prices). */
   priceOverrides: PriceOverride[];

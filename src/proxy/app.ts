@@ -9,11 +9,13 @@ import type { Route } from '../config/routes';
 import type { Logger } from '../log/logger';
 import type { ExchangeServices } from './exchange';
 import { createRouteProxy } from './routeProxy';
+import type { UpstreamTimeouts } from './upstreamTimeouts';
 import { notAForwardProxyBody, unknownRouteBody } from './upstreamErrors';
 
 export interface ProxyAppOptions {
   routes: readonly Route[];
   maxBodyBytes: number;
+  timeouts: UpstreamTimeouts;
   services: ExchangeServices;
   headerAttributes: (req: http.IncomingMessage) => Record<string, string>;
   logger: Logger;
@@ -42,6 +44,7 @@ export function createProxyApp(options: ProxyAppOptions, agents = createUpstream
       `/${route.name}`,
       createRouteProxy(route, {
         maxBodyBytes: options.maxBodyBytes,
+        timeouts: options.timeouts,
         services: options.services,
         headerAttributes: options.headerAttributes,
         agents,

@@ -16,9 +16,11 @@ import { Exchange, type ExchangeServices } from './exchange';
 import { clientResponseHeaders, stripHopByHop } from './headers';
 import { readBody, shouldReadBody } from './requestBody';
 import { upstreamErrorBody } from './upstreamErrors';
+import { armRequestDeadlines, watchIdle, type UpstreamTimeouts } from './upstreamTimeouts';
 
 export interface RouteProxyOptions {
   maxBodyBytes: number;
+  timeouts: UpstreamTimeouts;
   services: ExchangeServices;
   /** Maps request headers to extra metric attributes (bounded); empty when not configured. */
   headerAttributes(req: IncomingMessage): Record<string, string>;
@@ -38,7 +40,10 @@ export function createRouteProxy(route: Route, options: RouteProxyOptions): Requ
     agent: route.target.protocol === 'https:' ? options.agents.https : options.agents.http,
     plugins: [
       (proxyServer) => {
-        proxyServer.on('proxyReq', (proxyReq, req) => prepareUpstreamRequest(proxyReq, req));
+        proxyServer.on('proxyReq', (proxyReq, req) => {
+          armRequestDeadlines(proxyReq, options.timeouts);
+          prepareUpstreamRequest(proxyReq, req);
+        });
         proxyServer.on('proxyRes', (proxyRes, req, res) => relayResponse(proxyRes, req, res, options));
         proxyServer.on('error', (error, req, res) => failUpstream(error, req, res, route));
       },
@@ -118,6 +123,7 @@ function relayResponse(proxyRes: IncomingMessage, req: IncomingMessage, res: Ser
     onTelemetryError: options.services.telemetryError,
   });
   exchange.observer = observer;
+  watchIdle(proxyRes, options.timeouts.idleMs, () => exchange.finish({ kind: 'upstream_failed', errorType: ERROR_TYPE.timeout }));
 
   proxyRes.on('data', (chunk: Buffer) => {
     const out = observer.forward(chunk);

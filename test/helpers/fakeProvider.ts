@@ -15,6 +15,8 @@ export interface ScriptedResponse {
   pauseMs?: number;
   /** Cut the connection (no proper end) right after writing this many chunks. */
   resetAfterChunks?: number;
+  /** Milliseconds before anything (even the status line) is sent. */
+  headersDelayMs?: number;
   /** Milliseconds between sending the headers and the first chunk. */
   firstChunkDelayMs?: number;
   /** Called right after chunk `index` was written (lets tests observe timing). */
@@ -81,6 +83,8 @@ export async function startFakeProvider(): Promise<FakeProvider> {
 }
 
 async function play(scripted: ScriptedResponse, res: http.ServerResponse): Promise<void> {
+  if (scripted.headersDelayMs) await sleep(scripted.headersDelayMs);
+  if (res.destroyed) return;
   res.writeHead(scripted.status, scripted.headers);
   if (scripted.firstChunkDelayMs) {
     res.flushHeaders();

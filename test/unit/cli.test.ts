@@ -104,6 +104,9 @@ describe('help and version', () => {
     '--header-attribute',
     '--max-attribute-values',
     '--max-body-bytes',
+    '--connect-timeout',
+    '--first-byte-timeout',
+    '--idle-timeout',
     '--prices',
     '--log-level',
     '--log-format',
@@ -125,6 +128,9 @@ describe('help and version', () => {
     ['--upstream', ['GENAI_SIDECAR_UPSTREAMS'], 'public endpoints of openai, anthropic, gemini, mistral, groq, deepseek, xai, cohere, openrouter'],
     ['--max-attribute-values', ['GENAI_SIDECAR_MAX_ATTRIBUTE_VALUES'], '100'],
     ['--max-body-bytes', ['GENAI_SIDECAR_MAX_BODY_BYTES'], '8388608'],
+    ['--connect-timeout', ['GENAI_SIDECAR_CONNECT_TIMEOUT'], '10000'],
+    ['--first-byte-timeout', ['GENAI_SIDECAR_FIRST_BYTE_TIMEOUT'], '600000'],
+    ['--idle-timeout', ['GENAI_SIDECAR_IDLE_TIMEOUT'], '300000'],
     ['--prices', ['GENAI_SIDECAR_PRICES'], undefined],
     ['--log-level', ['GENAI_SIDECAR_LOG_LEVEL'], 'info'],
     ['--log-format', ['GENAI_SIDECAR_LOG_FORMAT'], 'json'],
@@ -290,6 +296,9 @@ describe('defaults with an empty environment', () => {
     logLevel: (c) => c.logLevel,
     logFormat: (c) => c.logFormat,
     shutdownGrace: (c) => String(c.shutdownGraceMs),
+    connectTimeout: (c) => String(c.upstreamTimeouts.connectMs),
+    firstByteTimeout: (c) => String(c.upstreamTimeouts.firstByteMs),
+    idleTimeout: (c) => String(c.upstreamTimeouts.idleMs),
   };
 
   test.each(RUN_FLAGS.filter((flag) => flag.defaultText !== undefined).map((flag) => [longFlag(flag), flag] as const))(
@@ -384,6 +393,9 @@ describe('environment fallbacks, and flags beating them', () => {
     ...C('logLevel', ['GENAI_SIDECAR_LOG_LEVEL'], 'debug', ['--log-level', 'error'], (c) => c.logLevel, 'debug', 'error'),
     ...C('logFormat', ['GENAI_SIDECAR_LOG_FORMAT'], 'text', ['--log-format', 'json'], (c) => c.logFormat, 'text', 'json'),
     ...C('shutdownGrace', ['GENAI_SIDECAR_SHUTDOWN_GRACE'], '1500', ['--shutdown-grace', '10'], (c) => c.shutdownGraceMs, 1500, 10),
+    ...C('connectTimeout', ['GENAI_SIDECAR_CONNECT_TIMEOUT'], '1500', ['--connect-timeout', '10'], (c) => c.upstreamTimeouts.connectMs, 1500, 10),
+    ...C('firstByteTimeout', ['GENAI_SIDECAR_FIRST_BYTE_TIMEOUT'], '1500', ['--first-byte-timeout', '10'], (c) => c.upstreamTimeouts.firstByteMs, 1500, 10),
+    ...C('idleTimeout', ['GENAI_SIDECAR_IDLE_TIMEOUT'], '1500', ['--idle-timeout', '10'], (c) => c.upstreamTimeouts.idleMs, 1500, 10),
   ];
 
   test('every env variable of every flag has a case', () => {

@@ -26,7 +26,11 @@ test.each(RUN_FLAGS.map((flag) => [flag.flags, flag] as const))('the flag table 
   expect(row?.trim().endsWith(`| ${flag.defaultText ?? 'unset'} |`)).toBe(true);
 });
 
-test.each(Object.values(METRICS).map((metric) => [metric.name] as const))('the metrics table names %s', (name) => {
+test.each(Object.values(METRICS).map((metric) => [metric.name] as const))('the README names %s', (name) => {
   const prefix = name.replace(/\.(remaining|limit|reset)$/, '');
   expect(readme.includes(`\`${name}\``) || readme.includes(`\`${prefix}.`)).toBe(true);
+});
+
+test('the README links the generated metrics reference', () => {
+  expect(readme).toContain('(docs/metrics.md)');
 });
