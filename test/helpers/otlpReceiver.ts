@@ -77,6 +77,8 @@ export interface OtlpReceiver {
   waitFor(predicate: (points: ReceivedPoint[]) => boolean, timeoutMs?: number): Promise<ReceivedPoint[]>;
   /** Answer later requests with this status (e.g. 503); default 200. */
   respondWith(status: number): void;
+  /** Every accepted export body, decompressed, exactly as received (for leak checks). */
+  bodies(): Buffer[];
   close(): Promise<void>;
 }
 
@@ -390,6 +392,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const stored: StoredPoint[] = [];
   let seq = 0;
   let forcedStatus = 200;
+  const bodies: Buffer[] = [];
 
   const handle = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
     const contentType = req.headers['content-type'] ?? '';
@@ -427,6 +430,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     } else {
       return reject(415, `unsupported content-encoding ${JSON.stringify(contentEncoding)}`);
     }
+    bodies.push(raw);
 
     let decoded: { point: ReceivedPoint; time: bigint | undefined }[];
     try {
@@ -526,6 +530,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     points,
     latest,
     waitFor,
+    bodies: () => [...bodies],
     respondWith(status: number) {
       if (!Number.isInteger(status) || status < 200 || status > 599) {
         throw new RangeError(`respondWith: status must be an integer HTTP status 200..599, got ${status}`);
