@@ -16,6 +16,7 @@ import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
 
 /** Upper bound on the metrics flush at shutdown, after in-flight calls had their grace period. */
 const FINAL_FLUSH_MAX_MS = 5_000;
+const IDLE_SWEEP_MS = 50;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export interface RunningSidecar {
@@ -114,15 +115,17 @@ function baseUrl(server: http.Server): string {
   return `http://${host}:${address.port}`;
 }
 
-/** Stop accepting; idle keep-alive connections close now, busy ones when done or at the deadline. */
+/** Stop accepting; keep-alive connections close as soon as they are idle, busy ones at the deadline. */
 function closeGracefully(server: http.Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const deadline = setTimeout(() => {
-      server.closeAllConnections();
-    }, graceMs);
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+    // A connection whose stream just finished becomes idle; close it then, not at the deadline.
+    const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
     deadline.unref();
+    sweep.unref();
     server.close(() => {
       clearTimeout(deadline);
+      clearInterval(sweep);
       resolve();
     });
     server.closeIdleConnections();

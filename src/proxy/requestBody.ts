@@ -9,12 +9,13 @@ export type BodyRead = { kind: 'complete'; body: Buffer } | { kind: 'passthrough
 
 const METHODS_WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 
-export function shouldReadBody(req: IncomingMessage, limit: number): boolean {
-  if (METHODS_WITHOUT_BODY.has(req.method ?? 'GET')) return false;
+/** `read`: a JSON body within the limit; `too_large`: JSON but declared over the limit; `skip`: not ours to parse. */
+export function bodyPlan(req: IncomingMessage, limit: number): 'read' | 'too_large' | 'skip' {
+  if (METHODS_WITHOUT_BODY.has(req.method ?? 'GET')) return 'skip';
   const type = (req.headers['content-type'] ?? '').toLowerCase();
-  if (!type.includes('json')) return false;
+  if (!type.includes('json')) return 'skip';
   const declared = Number(req.headers['content-length']);
-  return !(Number.isFinite(declared) && declared > limit);
+  return Number.isFinite(declared) && declared > limit ? 'too_large' : 'read';
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead> {

@@ -14,7 +14,7 @@ import type { RequestView } from '../providers/types';
 import { ERROR_TYPE } from '../telemetry/names';
 import { Exchange, type ExchangeServices } from './exchange';
 import { clientResponseHeaders, stripHopByHop } from './headers';
-import { readBody, shouldReadBody } from './requestBody';
+import { bodyPlan, readBody } from './requestBody';
 import { upstreamErrorBody } from './upstreamErrors';
 import { armRequestDeadlines, watchIdle, type UpstreamTimeouts } from './upstreamTimeouts';
 
@@ -65,7 +65,9 @@ export function createRouteProxy(route: Route, options: RouteProxyOptions): Requ
 async function inspectRequest(req: Request, exchange: Exchange, options: RouteProxyOptions): Promise<void> {
   const dialect = exchange.route.provider.dialect;
   let body: unknown;
-  if (shouldReadBody(req, options.maxBodyBytes)) {
+  const plan = bodyPlan(req, options.maxBodyBytes);
+  if (plan === 'too_large') options.services.telemetryError('request_too_large', undefined);
+  if (plan === 'read') {
     const read = await readBody(req, options.maxBodyBytes);
     if (read.kind === 'complete') {
       exchange.upstreamBody = read.body;
