@@ -7,12 +7,13 @@ PROMETHEUS_BIN := .cache/prometheus/usr/bin/prometheus
 # The OTLP exporter loads `http` with a dynamic import, which jest only allows with this flag.
 JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWarning
 
-.PHONY: help install build run test generate prometheus-tools clean
+.PHONY: help install build run test generate prometheus-tools demo demo-down clean
 
 help:
 	@echo "make run        start the sidecar with its defaults (builds first)"
 	@echo "make test       run every test, as CI does"
-	@echo "make generate   rewrite generated files (dashboards, alert rules) from src/observability"
+	@echo "make generate   rewrite generated files (dashboards, alert rules, docs, k8s copies)"
+	@echo "make demo       the whole pipeline in Docker with fake traffic (needs a Docker engine)"
 
 $(NODE_MODULES_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -37,6 +38,13 @@ test: build prometheus-tools
 
 generate: build
 	node dist/src/observability/generate.js
+
+demo:
+	docker compose up --build --detach
+	@echo "Grafana http://localhost:3000 (dashboards fill within a minute), Prometheus http://localhost:9090, sidecar http://localhost:8787"
+
+demo-down:
+	docker compose down --volumes
 
 clean:
 	rm -rf dist

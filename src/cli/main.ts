@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSidecar } from '../sidecar';
+import { registerInjectCommands } from './injectCommands';
 import { runProgram } from './program';
 
 function packageVersion(): string {
@@ -43,6 +44,14 @@ async function main(): Promise<void> {
       },
     },
     process.argv.slice(2),
+    (program) =>
+      registerInjectCommands(program, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        stdin: process.stdin,
+        env: process.env,
+        version: packageVersion(),
+      }),
   );
   if (code !== 0) process.exit(code);
 }

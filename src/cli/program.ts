@@ -69,9 +69,13 @@ function helpText(flag: (typeof RUN_FLAGS)[number]): string {
   return `${flag.description}${env}${fallback}`;
 }
 
-/** Run the program; returns the process exit code instead of exiting. */
-export async function runProgram(io: ProgramIo, argv: readonly string[]): Promise<number> {
+/**
+ * Run the program; returns the process exit code instead of exiting. `extend` adds further
+ * commands (main.ts adds `inject` and `webhook`).
+ */
+export async function runProgram(io: ProgramIo, argv: readonly string[], extend?: (program: Command) => void): Promise<number> {
   const program = buildProgram(io);
+  extend?.(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -11,7 +11,9 @@ export const COLLECTOR = {
   exporterEnqueueFailed: 'otelcol_exporter_enqueue_failed_metric_points_total',
   exporterQueueSize: 'otelcol_exporter_queue_size',
   exporterQueueCapacity: 'otelcol_exporter_queue_capacity',
-  processorRefused: 'otelcol_processor_refused_metric_points_total',
+  // Since v0.110 processors report incoming/outgoing items; refusals by memory_limiter show up
+  // as receiver refusals. Receiver failures are points a receiver could not pass on.
+  receiverFailed: 'otelcol_receiver_failed_metric_points_total',
 } as const;
 
 /** Prometheus job name the collector's own metrics are scraped under. */

@@ -121,7 +121,6 @@ export const ATTR = {
   tokenDetailType: 'genai_sidecar.token.type',
   rateLimitResource: 'genai_sidecar.ratelimit.resource',
   telemetryStage: 'genai_sidecar.telemetry.stage',
-  route: 'genai_sidecar.route',
 } as const;
 
 /** Values of `gen_ai.token.type` (spec) and `genai_sidecar.token.type` (project). */

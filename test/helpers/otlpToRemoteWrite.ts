@@ -5,9 +5,14 @@
  * src/telemetry/prometheusNames.ts:
  * - metric names via prometheusName() (unit and `_total` suffixes), histograms as
  *   cumulative `_bucket{le}`, `_sum`, `_count`;
- * - datapoint attributes as labels; resource `service.name` -> `job`,
- *   `service.instance.id` -> `instance`; only namespace, workload and cluster promoted.
+ * - only the datapoint attributes collector-config.yaml keeps (its `keep_keys` allow-list, read
+ *   from the file itself), with points that then collapse re-aggregated as its
+ *   `aggregate_on_attributes` does (sum for counters and histograms, min/max for gauges);
+ * - resource `service.name` -> `job`, `service.instance.id` -> `instance`; only namespace,
+ *   workload and cluster promoted.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { MetricDefinition } from '../../src/telemetry/names';
 import { METRICS } from '../../src/telemetry/names';
 import { escapeName, labelName, prometheusName } from '../../src/telemetry/prometheusNames';
@@ -44,8 +49,41 @@ function formatBound(bound: number): string {
   return String(bound);
 }
 
+/** The attribute allow-list of the collector's `keep_keys` statement. */
+export function collectorAllowList(): Set<string> {
+  const config = readFileSync(path.resolve(__dirname, '../../collector-config.yaml'), 'utf8');
+  const statement = /keep_keys\(datapoint\.attributes,\s*\[([^\]]*)\]\)/.exec(config);
+  if (!statement?.[1]) throw new Error('collector-config.yaml has no keep_keys(datapoint.attributes, [...]) statement');
+  return new Set([...statement[1].matchAll(/"([^"]+)"/g)].map((match) => match[1] ?? ''));
+}
+
+/** Drop what the collector drops, then merge points whose remaining attributes coincide. */
+export function applyCollectorPipeline(points: readonly ReceivedPoint[], allowed: Set<string>): ReceivedPoint[] {
+  const merged = new Map<string, ReceivedPoint>();
+  for (const point of points) {
+    const attributes = Object.fromEntries(Object.entries(point.attributes).filter(([key]) => allowed.has(key)));
+    const key = JSON.stringify([point.metric, point.resource, Object.entries(attributes).sort()]);
+    const existing = merged.get(key);
+    if (!existing) {
+      merged.set(key, { ...point, attributes, bucketCounts: point.bucketCounts ? [...point.bucketCounts] : undefined });
+      continue;
+    }
+    if (point.kind === 'gauge') {
+      const pick = point.metric.endsWith('.reset') ? Math.max : Math.min;
+      existing.value = pick(existing.value ?? 0, point.value ?? 0);
+    } else {
+      existing.value = (existing.value ?? 0) + (point.value ?? 0);
+      existing.count = (existing.count ?? 0) + (point.count ?? 0);
+      existing.sum = (existing.sum ?? 0) + (point.sum ?? 0);
+      existing.bucketCounts = existing.bucketCounts?.map((count, index) => count + (point.bucketCounts?.[index] ?? 0));
+    }
+  }
+  return [...merged.values()];
+}
+
 /** Convert the newest cumulative points into series stamped with `timestampMs`. */
-export function toRemoteWrite(points: readonly ReceivedPoint[], timestampMs: number): TimeSeries[] {
+export function toRemoteWrite(rawPoints: readonly ReceivedPoint[], timestampMs: number): TimeSeries[] {
+  const points = applyCollectorPipeline(rawPoints, collectorAllowList());
   const series: TimeSeries[] = [];
   const sample = (value: number): TimeSeries['samples'] => [{ value, timestampMs }];
   for (const point of points) {

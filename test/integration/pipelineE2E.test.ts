@@ -55,7 +55,7 @@ function collectorSelfMetrics(acceptedPoints: number, timestampMs: number): Time
   return [
     { labels: { ...labels, __name__: COLLECTOR.receiverAccepted, receiver: 'otlp', transport: 'http' }, samples: at(acceptedPoints) },
     { labels: { ...labels, __name__: COLLECTOR.receiverRefused, receiver: 'otlp', transport: 'http' }, samples: at(0) },
-    { labels: { ...labels, __name__: COLLECTOR.processorRefused, processor: 'memory_limiter' }, samples: at(0) },
+    { labels: { ...labels, __name__: COLLECTOR.receiverFailed, receiver: 'otlp', transport: 'http' }, samples: at(0) },
     { labels: { ...labels, __name__: COLLECTOR.exporterSent, exporter: 'prometheusremotewrite' }, samples: at(acceptedPoints) },
     { labels: { ...labels, __name__: COLLECTOR.exporterSendFailed, exporter: 'prometheusremotewrite' }, samples: at(0) },
     { labels: { ...labels, __name__: COLLECTOR.exporterEnqueueFailed, exporter: 'prometheusremotewrite' }, samples: at(0) },

@@ -8,7 +8,7 @@ import { renderAll } from '../../src/observability/generate';
 
 const root = path.resolve(__dirname, '../..');
 
-test.each(Object.entries(renderAll()).map(([file, content]) => [file, content] as const))('%s is up to date', (file, content) => {
+test.each(Object.entries(renderAll(root)).map(([file, content]) => [file, content] as const))('%s is up to date', (file, content) => {
   let committed: string;
   try {
     committed = readFileSync(path.join(root, file), 'utf8');

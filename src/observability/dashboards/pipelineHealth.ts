@@ -74,13 +74,13 @@ export function pipelineHealthDashboard(): Dashboard {
       }),
       timeSeriesPanel({
         title: 'Collector: points received / s',
-        description: 'Metric points per second the collector receivers accepted, and those the receivers or processors refused.',
+        description: 'Metric points per second the collector receivers accepted, refused (e.g. memory_limiter back-pressure) or failed to pass on.',
         unit: UNIT.count,
         width: 12,
         targets: [
           { expr: sum(rate(COLLECTOR.receiverAccepted, collector)), legend: 'accepted' },
           { expr: sum(rate(COLLECTOR.receiverRefused, collector)), legend: 'refused by receiver' },
-          { expr: sum(rate(COLLECTOR.processorRefused, collector)), legend: 'refused by processor' },
+          { expr: sum(rate(COLLECTOR.receiverFailed, collector)), legend: 'failed in receiver' },
         ],
       }),
       timeSeriesPanel({

@@ -1,0 +1,130 @@
+/**
+ * Command-line options of `make bench` and `make soak` (node:util parseArgs), each bounded so
+ * no flag can make a run unbounded. Pure: throws OptionsError with one line to show.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class OptionsError extends Error {
+  override readonly name = 'OptionsError';
+  readonly code = 'BENCH_BAD_OPTION';
+}
+
+export interface BenchOptions {
+  help: boolean;
+  quick: boolean;
+  /** Seconds per measured wrk run. */
+  durationS: number;
+  /** Seconds of wrk per path before measuring (JIT, connection pools). */
+  warmupS: number;
+  /** Streams timed per path. */
+  streams: number;
+  streamConcurrency: number;
+  /** Sidecar starts timed (the first is the one measured afterwards). */
+  startups: number;
+  /** Only profile the sidecar (node --cpu-prof) under the 16-connection load. */
+  profile: boolean;
+  resultsDir?: string;
+  keepTemp: boolean;
+}
+
+export interface SoakOptions {
+  help: boolean;
+  minutes: number;
+  /** Requests started per second, whatever the answers' pace (open loop). */
+  rate: number;
+  /** Share of requests that are paced streams, 0..1. */
+  streamShare: number;
+  resultsDir?: string;
+  keepTemp: boolean;
+}
+
+function bounded(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+    throw new OptionsError(`--${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  const value = bounded(name, raw, fallback, min, max);
+  if (!Number.isInteger(value)) throw new OptionsError(`--${name} must be a whole number, got "${raw}"`);
+  return value;
+}
+
+function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    throw new OptionsError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+const text = (value: string | boolean | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
+
+export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration S] [--warmup S] [--streams N]
+       [--stream-concurrency N] [--startups N] [--profile] [--results DIR] [--keep-temp]
+  --quick               shorter runs (3 s each, 16 streams): about a minute
+  --duration S          seconds per measured wrk run (default 10; 1..60)
+  --warmup S            seconds of warm-up load per path (default 2; 0..30)
+  --streams N           streams timed per path (default 40; 1..400)
+  --stream-concurrency  streams at once (default 8; 1..64)
+  --startups N          sidecar starts timed for startup-to-ready (default 3; 1..10)
+  --profile             instead of the benchmark: node --cpu-prof on the sidecar under 16 connections
+  --results DIR         where results go (default <repo>/results)
+  --keep-temp           keep the temp dir (configs, logs) for inspection`;
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const values = parse(argv, {
+    help: { type: 'boolean' },
+    quick: { type: 'boolean' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    streams: { type: 'string' },
+    'stream-concurrency': { type: 'string' },
+    startups: { type: 'string' },
+    profile: { type: 'boolean' },
+    results: { type: 'string' },
+    'keep-temp': { type: 'boolean' },
+  });
+  const quick = values.quick === true;
+  return {
+    help: values.help === true,
+    quick,
+    durationS: integer('duration', text(values.duration), quick ? 3 : 10, 1, 60),
+    warmupS: integer('warmup', text(values.warmup), quick ? 1 : 2, 0, 30),
+    streams: integer('streams', text(values.streams), quick ? 16 : 40, 1, 400),
+    streamConcurrency: integer('stream-concurrency', text(values['stream-concurrency']), 8, 1, 64),
+    startups: integer('startups', text(values.startups), quick ? 1 : 3, 1, 10),
+    profile: values.profile === true,
+    resultsDir: text(values.results),
+    keepTemp: values['keep-temp'] === true,
+  };
+}
+
+export const SOAK_USAGE = `usage: node dist/bench/soak.js [--minutes M] [--rate N] [--stream-share F] [--results DIR] [--keep-temp]
+  --minutes M        length of the steady run (default 5; 0.5..60)
+  --rate N           requests started per second (default 200; 1..2000)
+  --stream-share F   share of them that are paced streams (default 0.1; 0..1)
+  --results DIR      where results go (default <repo>/results)
+  --keep-temp        keep the temp dir (configs, logs) for inspection`;
+
+export function parseSoakOptions(argv: readonly string[]): SoakOptions {
+  const values = parse(argv, {
+    help: { type: 'boolean' },
+    minutes: { type: 'string' },
+    rate: { type: 'string' },
+    'stream-share': { type: 'string' },
+    results: { type: 'string' },
+    'keep-temp': { type: 'boolean' },
+  });
+  return {
+    help: values.help === true,
+    minutes: bounded('minutes', text(values.minutes), 5, 0.5, 60),
+    rate: integer('rate', text(values.rate), 200, 1, 2000),
+    streamShare: bounded('stream-share', text(values['stream-share']), 0.1, 0, 1),
+    resultsDir: text(values.results),
+    keepTemp: values['keep-temp'] === true,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * What the benchmark sends and what its fake provider answers: OpenAI chat completions, fixed
+ * so every request costs the same. Pure.
+ */
+import { SENT_FIELD } from './sseEvents';
+
+export const CHAT_PATH = '/v1/chat/completions';
+/** Clients send a dummy key, as an SDK would; nothing checks it. */
+export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json',
+  authorization: 'Bearer sk-bench-not-a-real-key',
+};
+/** Header asking the Node fake provider for a JSON answer of about this many bytes. */
+export const RESPONSE_BYTES_HEADER = 'x-bench-response-bytes';
+
+export const STREAM_CHUNKS = 64;
+export const STREAM_PACING_MS = 20;
+
+export const CHAT_REQUEST = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [
+    { role: 'system', content: 'You are terse.' },
+    { role: 'user', content: 'Say something fixed.' },
+  ],
+  max_tokens: 32,
+});
+
+/** A streaming request as an SDK sends it: without stream_options, so the sidecar adds include_usage. */
+export const STREAM_REQUEST = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Count slowly.' }],
+  stream: true,
+});
+
+const COMPLETION_TEXT = 'Benchmarks measure; they do not judge. This answer is fixed so every request costs the same.';
+
+function completion(content: string): Record<string, unknown> {
+  return {
+    id: 'chatcmpl-bench0001',
+    object: 'chat.completion',
+    created: 1700000000,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: {
+      prompt_tokens: 24,
+      completion_tokens: 19,
+      total_tokens: 43,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    },
+    service_tier: 'default',
+    system_fingerprint: 'fp_bench',
+  };
+}
+
+/** The fixed chat.completion answer (about 560 bytes, with usage). Holds no `'` or `$`, so nginx can `return` it. */
+export const CHAT_RESPONSE = JSON.stringify(completion(COMPLETION_TEXT));
+
+/**
+ * A chat.completion of at least `bytes` bytes, as a head, a filler repeated `fillerCount` times
+ * and a tail, so a server can write it piece by piece without holding it whole.
+ */
+export function largeResponseParts(bytes: number): { head: string; filler: string; fillerCount: number; tail: string } {
+  const marker = '\u0000FILL\u0000';
+  const [head, tail] = JSON.stringify(completion(marker)).split(JSON.stringify(marker).slice(1, -1)) as [string, string];
+  const filler = 'lorem ipsum dolor sit amet '.repeat(2427); // 65,529 bytes
+  const fillerCount = Math.max(1, Math.ceil((bytes - head.length - tail.length) / filler.length));
+  return { head, filler, fillerCount, tail };
+}
+
+/** SSE event `index` (0..STREAM_CHUNKS-1) of the paced stream; the last one carries finish_reason. */
+export function streamEvent(index: number, sentMs: number, includeUsage: boolean): string {
+  const last = index === STREAM_CHUNKS - 1;
+  const delta = index === 0 ? { role: 'assistant', content: '' } : { content: ` tok${index}` };
+  const chunk: Record<string, unknown> = {
+    id: 'chatcmpl-bench0002',
+    object: 'chat.completion.chunk',
+    created: 1700000000,
+    model: 'gpt-4o-mini-2024-07-18',
+    system_fingerprint: 'fp_bench',
+    choices: [{ index: 0, delta: last ? {} : delta, logprobs: null, finish_reason: last ? 'stop' : null }],
+    [SENT_FIELD]: sentMs,
+  };
+  // What the API does with include_usage: `"usage": null` on every chunk (the sidecar strips it).
+  if (includeUsage) chunk.usage = null;
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+/** What follows the last content chunk at once: the usage chunk if asked for, then the terminator. */
+export function streamTail(sentMs: number, includeUsage: boolean): string[] {
+  const usage = {
+    id: 'chatcmpl-bench0002',
+    object: 'chat.completion.chunk',
+    created: 1700000000,
+    model: 'gpt-4o-mini-2024-07-18',
+    system_fingerprint: 'fp_bench',
+    choices: [],
+    usage: { prompt_tokens: 12, completion_tokens: STREAM_CHUNKS - 1, total_tokens: 12 + STREAM_CHUNKS - 1 },
+    [SENT_FIELD]: sentMs,
+  };
+  return [...(includeUsage ? [`data: ${JSON.stringify(usage)}\n\n`] : []), 'data: [DONE]\n\n'];
+}
+
+/** Events a client receives per stream: the content chunks and [DONE] (the usage chunk only if it asked). */
+export const EVENTS_PER_STREAM = STREAM_CHUNKS + 1;

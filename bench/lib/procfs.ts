@@ -1,0 +1,116 @@
+/**
+ * A process's memory, CPU time and open files, read from outside through /proc (Linux), so the
+ * measured process runs unchanged. Parsers are pure; readers are one synchronous read each
+ * (a few hundred bytes, cheap enough to poll every 100 ms).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface MemoryStatus {
+  /** Resident set size now, kB. */
+  rssKb: number;
+  /** Peak resident set size over the process's life ("high water mark"), kB. */
+  hwmKb: number;
+}
+
+export interface CpuTicks {
+  /** User plus system time of all the process's threads, in clock ticks (see clockTicksPerSecond). */
+  ticks: number;
+}
+
+/** VmRSS and VmHWM from /proc/<pid>/status text. */
+export function parseProcStatus(text: string): MemoryStatus | undefined {
+  const rss = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text);
+  const hwm = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text);
+  if (!rss || !hwm) return undefined;
+  return { rssKb: Number(rss[1]), hwmKb: Number(hwm[1]) };
+}
+
+/**
+ * utime + stime from /proc/<pid>/stat text. The command name (field 2) is in parentheses and may
+ * hold spaces or ')' itself, so fields are counted from the last ')'.
+ */
+export function parseProcStat(text: string): CpuTicks | undefined {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  // After ")" come fields 3 (state) onwards; utime is field 14 and stime field 15.
+  const fields = text.slice(close + 1).trim().split(/\s+/);
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return { ticks: utime + stime };
+}
+
+export function readMemory(pid: number): MemoryStatus | undefined {
+  try {
+    return parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function readCpuTicks(pid: number): CpuTicks | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function countOpenFds(pid: number): number | undefined {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return undefined;
+  }
+}
+
+let ticksPerSecond: number | undefined;
+
+/** USER_HZ, almost always 100 (so CPU time has 10 ms resolution: measure over many requests). */
+export function clockTicksPerSecond(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5_000 }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/**
+ * Samples a process's RSS at a fixed interval until stopped; the peak is the largest sample
+ * (VmHWM cannot be reset, so a peak for one phase must be sampled).
+ */
+export class RssSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private peak = 0;
+  private readonly samples: number[] = [];
+
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    return this;
+  }
+
+  /** Stops sampling; returns the peak and every sample, in kB. */
+  stop(): { peakKb: number; samplesKb: number[] } {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.sample();
+    return { peakKb: this.peak, samplesKb: [...this.samples] };
+  }
+
+  private sample(): void {
+    const memory = readMemory(this.pid);
+    if (!memory) return;
+    this.samples.push(memory.rssKb);
+    if (memory.rssKb > this.peak) this.peak = memory.rssKb;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The Node fake provider (node:http on 127.0.0.1:0): paced SSE streams, large answers and, for
+ * the soak, the plain answer too. The plain-JSON throughput runs use nginx as the origin instead
+ * (see originNginx in ./nginx.ts): it costs far less CPU per answer, so on a 2-core machine the
+ * origin takes less from the proxy being measured, and "direct" is a harder floor.
+ *
+ * Streams are paced against absolute times (start + i * pacing), so a late timer does not push
+ * every later chunk back, and each chunk carries the time it was written (SENT_FIELD).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CHAT_RESPONSE, largeResponseParts, RESPONSE_BYTES_HEADER, STREAM_CHUNKS, STREAM_PACING_MS, streamEvent, streamTail } from '../lib/payloads';
+
+/** The largest answer the fake will produce, so a typo cannot ask for gigabytes. */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+export interface FakeProvider {
+  url: string;
+  /** Streams whose client went away before the end. */
+  abortedStreams(): number;
+  close(): Promise<void>;
+}
+
+interface ChatRequest {
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+function readChatRequest(body: string): ChatRequest {
+  try {
+    const parsed = JSON.parse(body) as { stream?: unknown; stream_options?: { include_usage?: unknown } };
+    return { stream: parsed.stream === true, includeUsage: parsed.stream_options?.include_usage === true };
+  } catch {
+    return { stream: false, includeUsage: false };
+  }
+}
+
+export async function startFakeProvider(): Promise<FakeProvider> {
+  let aborted = 0;
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (req.method !== 'POST' || !(req.url ?? '').endsWith('/chat/completions')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"fake provider: unknown path"}}');
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_REQUEST_BYTES) parts.push(chunk);
+    });
+    req.on('end', () => {
+      const request = readChatRequest(Buffer.concat(parts).toString('utf8'));
+      const askedBytes = Number(req.headers[RESPONSE_BYTES_HEADER]);
+      if (Number.isFinite(askedBytes) && askedBytes > 0) {
+        void writeLarge(res, Math.min(askedBytes, MAX_RESPONSE_BYTES));
+      } else if (request.stream) {
+        res.on('close', () => {
+          if (!res.writableFinished) aborted += 1;
+        });
+        void writePacedStream(res, request.includeUsage);
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(CHAT_RESPONSE) });
+        res.end(CHAT_RESPONSE);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    abortedStreams: () => aborted,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function sleepUntil(when: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, when - performance.now())));
+}
+
+async function writePacedStream(res: http.ServerResponse, includeUsage: boolean): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  const start = performance.now();
+  for (let index = 0; index < STREAM_CHUNKS; index += 1) {
+    if (index > 0) await sleepUntil(start + index * STREAM_PACING_MS);
+    if (res.destroyed) return;
+    res.write(streamEvent(index, performance.now(), includeUsage));
+  }
+  for (const event of streamTail(performance.now(), includeUsage)) res.write(event);
+  res.end();
+}
+
+/** Writes a large answer in 64 KiB pieces, waiting for 'drain', so the fake never holds it whole. */
+async function writeLarge(res: http.ServerResponse, bytes: number): Promise<void> {
+  const { head, filler, fillerCount, tail } = largeResponseParts(bytes);
+  const length = Buffer.byteLength(head) + Buffer.byteLength(filler) * fillerCount + Buffer.byteLength(tail);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': length });
+  const pieces = (function* () {
+    yield head;
+    for (let index = 0; index < fillerCount; index += 1) yield filler;
+    yield tail;
+  })();
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    if (!res.write(piece)) await drainedOrClosed(res);
+  }
+  res.end();
+}
+
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}

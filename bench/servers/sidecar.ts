@@ -1,0 +1,54 @@
+/**
+ * The sidecar as users run it: a child process from dist/src/cli/main.js with metrics on,
+ * exporting to the local OTLP sink every second so the export cost shows in the figures.
+ */
+import path from 'node:path';
+import { freePort, startChild, waitReady, type Child } from './processes';
+
+export interface SidecarOptions {
+  entry: string;
+  dir: string;
+  /** `--upstream` values, e.g. openai=http://127.0.0.1:1234 */
+  upstreams: readonly string[];
+  otlpEndpoint: string;
+  exportIntervalMs: number;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeFlags?: readonly string[];
+  /** Distinguishes log files when several are started. */
+  label?: string;
+}
+
+export interface RunningSidecar {
+  child: Child;
+  url: string;
+  adminUrl: string;
+  /** Spawn to first 200 from /readyz, ms. */
+  readyMs: number;
+}
+
+export async function startSidecarProcess(options: SidecarOptions): Promise<RunningSidecar> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const args = [
+    ...(options.nodeFlags ?? []),
+    options.entry,
+    'run',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--admin-listen',
+    `127.0.0.1:${adminPort}`,
+    ...options.upstreams.flatMap((upstream) => ['--upstream', upstream]),
+    '--otlp-endpoint',
+    options.otlpEndpoint,
+    '--export-interval',
+    String(options.exportIntervalMs),
+    '--log-level',
+    'warn',
+  ];
+  const name = `sidecar${options.label ? `-${options.label}` : ''}`;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const since = performance.now();
+  const child = startChild(name, process.execPath, args, path.join(options.dir, `${name}.log`));
+  const readyMs = await waitReady(child, `${adminUrl}/readyz`, since);
+  return { child, url: `http://127.0.0.1:${port}`, adminUrl, readyMs };
+}

@@ -1,0 +1,56 @@
+/**
+ * k8s/<base>/config/ holds copies of the repository's collector, Prometheus and Grafana files (kustomize
+ * cannot read outside a base) plus the kustomizations listing them. They come from one generator,
+ * src/observability/k8sFiles.ts; this test fails when a committed file has drifted from it.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { k8sConfigBases, renderK8sCopies } from '../../src/observability/k8sFiles';
+
+const ROOT = path.resolve(__dirname, '../..');
+const FIX = 'run `make generate` and commit the result';
+
+const expected = renderK8sCopies(ROOT);
+
+test.each(Object.keys(expected).sort())('%s matches its source', (file) => {
+  const target = path.join(ROOT, file);
+  if (!existsSync(target)) throw new Error(`${file} is missing: ${FIX}`);
+  if (readFileSync(target, 'utf8') !== expected[file]) throw new Error(`${file} differs from what the generator renders: ${FIX}`);
+});
+
+test('no config/ folder holds a file without a source', () => {
+  const stray = k8sConfigBases(ROOT)
+    .flatMap((base) => filesUnder(path.join(ROOT, base.base, 'config')))
+    .map((file) => path.relative(ROOT, file).split(path.sep).join('/'))
+    .filter((file) => !(file in expected));
+  expect(stray.map((file) => `${file} has no source any more: delete it, then ${FIX}`)).toEqual([]);
+});
+
+test('every configuration file at the root is deployed by some ConfigMap', () => {
+  const deployed = new Set(k8sConfigBases(ROOT).flatMap((base) => base.configMaps.flatMap((configMap) => configMap.files)));
+  const relative = (file: string): string => path.relative(ROOT, file).split(path.sep).join('/');
+  const sources = [
+    'collector-config.yaml',
+    'prometheus/prometheus.yml',
+    ...filesUnder(path.join(ROOT, 'prometheus/rules')).map(relative).filter((f) => /\.ya?ml$/.test(f)),
+    ...filesUnder(path.join(ROOT, 'grafana/provisioning')).map(relative).filter((f) => /\.ya?ml$/.test(f)),
+    ...filesUnder(path.join(ROOT, 'grafana/dashboards')).map(relative).filter((f) => f.endsWith('.json')),
+  ];
+  expect(sources.filter((file) => !deployed.has(file))).toEqual([]);
+});
+
+test('files the same `make generate` run is about to write are copied as they will be', () => {
+  const dashboard = '{"title": "pending"}\n';
+  const rules = '# pending rules\n';
+  const copies = renderK8sCopies(ROOT, { 'grafana/dashboards/zz-pending.json': dashboard, 'prometheus/rules/genai-sidecar.rules.yml': rules });
+  expect(copies['k8s/grafana/config/dashboards/zz-pending.json']).toBe(dashboard);
+  expect(copies['k8s/grafana/config/kustomization.yaml']).toContain('dashboards/zz-pending.json');
+  expect(copies['k8s/prometheus/config/rules/genai-sidecar.rules.yml']).toBe(rules);
+});
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(path.join(dir, entry.name)) : [path.join(dir, entry.name)],
+  );
+}
