@@ -60,8 +60,6 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
 
   let accepting = false;
   const proxyServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, app);
-  // http-proxy-middleware adds one 'close' listener per route to the server it serves.
-  proxyServer.setMaxListeners(config.routes.length + 10);
   const adminServer = createAdminServer({ ready: () => accepting });
   await listen(proxyServer, config.listen.host, config.listen.port);
   await listen(adminServer, config.adminListen.host, config.adminListen.port);

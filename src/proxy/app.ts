@@ -1,16 +1,16 @@
 /**
- * The proxy's HTTP surface: one mount per configured route, and a JSON 404 for anything else.
- * There is no other way in: the target of every request is fixed by its route.
+ * The proxy's request handler: `/<route>/<rest>` goes to that route's upstream, anything else
+ * gets a JSON error. There is no other way in: the target of every request is fixed by its route,
+ * and the route table is a Map built once.
  */
 import http from 'node:http';
 import https from 'node:https';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Route } from '../config/routes';
 import type { Logger } from '../log/logger';
 import type { ExchangeServices } from './exchange';
-import { createRouteProxy } from './routeProxy';
+import { forwardOnRoute, type RouteProxyOptions } from './routeProxy';
+import { notAForwardProxyBody, unknownRouteBody, type SidecarErrorBody } from './upstreamErrors';
 import type { UpstreamTimeouts } from './upstreamTimeouts';
-import { notAForwardProxyBody, unknownRouteBody } from './upstreamErrors';
 
 export interface ProxyAppOptions {
   routes: readonly Route[];
@@ -21,43 +21,45 @@ export interface ProxyAppOptions {
   logger: Logger;
 }
 
+export type ProxyHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
 export function createUpstreamAgents(): { http: http.Agent; https: https.Agent } {
   // Keep-alive pools: a TLS handshake per LLM call would add tens of milliseconds.
   const options = { keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' as const };
   return { http: new http.Agent(options), https: new https.Agent(options) };
 }
 
-export function createProxyApp(options: ProxyAppOptions, agents = createUpstreamAgents()): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.use((req: Request, res: Response, next: NextFunction) => {
+export function createProxyApp(options: ProxyAppOptions, agents = createUpstreamAgents()): ProxyHandler {
+  const routes = new Map(options.routes.map((route) => [route.name, route]));
+  const forwarding: RouteProxyOptions = {
+    maxBodyBytes: options.maxBodyBytes,
+    timeouts: options.timeouts,
+    services: options.services,
+    headerAttributes: options.headerAttributes,
+    agents,
+  };
+  return (req, res) => {
+    const url = req.url ?? '/';
     // Absolute-form targets (`GET http://host/...`) are for forward proxies; this is not one.
-    if (!req.url.startsWith('/')) {
-      res.status(400).json(notAForwardProxyBody());
-      return;
-    }
-    next();
-  });
-  for (const route of options.routes) {
-    app.use(
-      `/${route.name}`,
-      createRouteProxy(route, {
-        maxBodyBytes: options.maxBodyBytes,
-        timeouts: options.timeouts,
-        services: options.services,
-        headerAttributes: options.headerAttributes,
-        agents,
-      }),
-    );
-  }
-  app.use((req: Request, res: Response) => {
-    res.status(404).json(unknownRouteBody(req.path, options.routes));
-  });
-  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
-    options.logger.warn('request failed before reaching the upstream', { error: error.name });
-    if (!res.headersSent) res.status(400).json({ type: 'error', error: { type: 'genai_sidecar_bad_request', code: 'bad_request', message: 'genai-sidecar: the request could not be read' } });
-    else res.destroy();
-  });
-  return app;
+    if (!url.startsWith('/')) return reply(res, 400, notAForwardProxyBody());
+    const { name, rest } = splitRoute(url);
+    const route = routes.get(name);
+    if (!route) return reply(res, 404, unknownRouteBody(url, options.routes));
+    forwardOnRoute(route, rest, req, res, forwarding);
+  };
+}
+
+/** `/openai/v1/chat?x` -> name `openai`, rest `/v1/chat?x`; `/openai?x` -> rest `/?x`. */
+export function splitRoute(url: string): { name: string; rest: string } {
+  let end = 1;
+  while (end < url.length && url[end] !== '/' && url[end] !== '?') end += 1;
+  const name = url.slice(1, end);
+  const rest = url.slice(end);
+  return { name, rest: rest.startsWith('/') ? rest : `/${rest}` };
+}
+
+function reply(res: http.ServerResponse, status: number, body: SidecarErrorBody): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }

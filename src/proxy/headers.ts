@@ -2,7 +2,6 @@
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message: they are
  * dropped in both directions. Everything else passes through with its original case and order.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -48,12 +47,34 @@ export function clientResponseHeaders(rawHeaders: readonly string[], dropContent
   return out;
 }
 
-/** Remove hop-by-hop headers from the outgoing request that the proxy library copied over. */
-export function stripHopByHop(
-  headers: IncomingHttpHeaders | OutgoingHttpHeaders,
-  remove: (name: string) => void,
-): void {
-  const connection = headers.connection;
-  const listed = connectionListed(typeof connection === 'number' ? String(connection) : connection);
-  for (const name of Object.keys(headers)) if (isHopByHop(name, listed)) remove(name);
+export interface UpstreamHeaderOptions {
+  /** Length of a body the sidecar already read (and maybe rewrote); undefined = the client's stream is piped. */
+  contentLength?: number;
+  /** Ask for an uncompressed answer (needed to remove usage data the sidecar injected). */
+  identityEncoding: boolean;
+}
+
+/**
+ * The client's request headers for the upstream, as a flat [name, value, ...] list in the
+ * client's case and order: hop-by-hop headers dropped, `Host` set to the upstream's.
+ */
+export function upstreamRequestHeaders(rawHeaders: readonly string[], host: string, options: UpstreamHeaderOptions): string[] {
+  const listed = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === 'connection') for (const t of connectionListed(rawHeaders[i + 1])) listed.add(t);
+  }
+  const bodyWasRead = options.contentLength !== undefined;
+  const out: string[] = ['Host', host];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    const lower = name.toLowerCase();
+    if (lower === 'host' || isHopByHop(lower, listed)) continue;
+    // A body already read has a known length, and the client got its implicit 100-continue.
+    if (bodyWasRead && (lower === 'content-length' || lower === 'expect')) continue;
+    if (options.identityEncoding && lower === 'accept-encoding') continue;
+    out.push(name, rawHeaders[i + 1] ?? '');
+  }
+  if (bodyWasRead) out.push('Content-Length', String(options.contentLength));
+  if (options.identityEncoding) out.push('Accept-Encoding', 'identity');
+  return out;
 }
