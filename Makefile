@@ -7,13 +7,15 @@ PROMETHEUS_BIN := .cache/prometheus/usr/bin/prometheus
 # The OTLP exporter loads `http` with a dynamic import, which jest only allows with this flag.
 JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWarning
 
-.PHONY: help install build run test generate prometheus-tools demo demo-down clean
+.PHONY: help install build run test generate prometheus-tools demo demo-down bench bench-build bench-tools soak clean
 
 help:
 	@echo "make run        start the sidecar with its defaults (builds first)"
 	@echo "make test       run every test, as CI does"
 	@echo "make generate   rewrite generated files (dashboards, alert rules, docs, k8s copies)"
 	@echo "make demo       the whole pipeline in Docker with fake traffic (needs a Docker engine)"
+	@echo "make bench      loopback benchmark: direct vs sidecar vs nginx (ARGS=--quick)"
+	@echo "make soak       5-minute steady-rate soak: RSS, open fds, event-loop lag"
 
 $(NODE_MODULES_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -38,6 +40,24 @@ test: build prometheus-tools
 
 generate: build
 	node dist/src/observability/generate.js
+
+# Benchmark (issue 5) and soak (issue 6): loopback only, bounded. Debian's wrk and nginx are
+# unpacked into .cache/bench-tools by scripts/fetch-bench-tools.sh; no service starts.
+BENCH_TOOLS_BIN := .cache/bench-tools/bin/nginx
+
+$(BENCH_TOOLS_BIN):
+	bash scripts/fetch-bench-tools.sh
+
+bench-tools: $(BENCH_TOOLS_BIN)
+
+bench-build: build
+	npx tsc -p bench/tsconfig.json
+
+bench: bench-build bench-tools
+	node dist/bench/main.js $(ARGS)
+
+soak: bench-build bench-tools
+	node dist/bench/soak.js $(ARGS)
 
 demo:
 	docker compose up --build --detach

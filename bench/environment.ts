@@ -50,6 +50,11 @@ export interface BenchEnvironment {
   close(): Promise<void>;
 }
 
+/** The URLs of both routes on a proxy (the sidecar or the nginx proxy) at `base`. */
+export function proxiedUrls(base: string): PathUrls {
+  return { json: `${base}/${JSON_ROUTE}${CHAT_PATH}`, paced: `${base}/${PACED_ROUTE}${CHAT_PATH}` };
+}
+
 export async function startEnvironment(options: EnvironmentOptions): Promise<BenchEnvironment> {
   const root = repoRoot();
   const entry = sidecarEntry(root);
@@ -84,7 +89,6 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
         ])
       : undefined;
     if (proxy) stoppers.push(() => proxy.child.stop());
-    const through = (base: string): PathUrls => ({ json: `${base}/${JSON_ROUTE}${CHAT_PATH}`, paced: `${base}/${PACED_ROUTE}${CHAT_PATH}` });
     return {
       root,
       dir,
@@ -96,8 +100,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
       proxy,
       urls: {
         direct: { json: `${origin.url}${CHAT_PATH}`, paced: `${fake.url}${CHAT_PATH}` },
-        sidecar: through(sidecar.url),
-        ...(proxy ? { nginx: through(proxy.url) } : {}),
+        sidecar: proxiedUrls(sidecar.url),
+        ...(proxy ? { nginx: proxiedUrls(proxy.url) } : {}),
       },
       startAnotherSidecar: (label, nodeFlags) => startSidecarProcess({ ...sidecarOptions, label, nodeFlags }),
       close,

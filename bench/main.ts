@@ -10,10 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { runStreams } from './clients/streams';
 import { postLarge } from './clients/oneShot';
 import { runWrk, writeWrkScript } from './clients/wrk';
-import { closeOnSignals, startEnvironment, type BenchEnvironment } from './environment';
+import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } from './environment';
 import { BENCH_USAGE, OptionsError, parseBenchOptions, type BenchOptions } from './lib/options';
-import { EVENTS_PER_STREAM } from './lib/payloads';
-import { clockTicksPerSecond, readCpuTicks, readMemory, RssSampler } from './lib/procfs';
+import { EVENTS_PER_STREAM, STREAM_DURATION_MS } from './lib/payloads';
+import { clockTicksPerSecond, readCpuTicks, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
 import { renderMarkdownReport, renderTerminalSummary } from './lib/report';
 import { buildRows, PATHS, type BenchResults, type JsonRun, type PathName } from './lib/results';
 import { streamFigures } from './lib/streamStats';
@@ -25,8 +25,10 @@ import { profileSidecar } from './profile';
 const EXPORT_INTERVAL_MS = 1_000;
 const IDLE_SETTLE_MS = 2_000;
 const CONNECTION_LEVELS = [1, 16, 64] as const;
-const LARGE_ANSWER_BYTES = [1024 * 1024, 10 * 1024 * 1024] as const;
+/** Growth that stops rising past some size is slack (GC, buffers); growth that keeps rising is buffering. */
+const LARGE_ANSWER_BYTES = [1, 10, 50].map((mib) => mib * 1024 * 1024);
 const LARGE_ANSWER_REPEATS = 3;
+const LARGE_ANSWER_SETTLE_MS = 500;
 const STREAM_TIMEOUT_MS = 15_000;
 
 function log(message: string): void {
@@ -88,20 +90,24 @@ function measureIdle(env: BenchEnvironment, results: BenchResults): void {
   log(`idle RSS: sidecar ${formatNumber((results.resources.idleRssKb.sidecar ?? 0) / 1024)} MiB, nginx ${formatNumber((results.resources.idleRssKb.nginx ?? 0) / 1024)} MiB`);
 }
 
-function cpuMsPer1k(before: number | undefined, after: number | undefined, requests: number): number | undefined {
-  if (before === undefined || after === undefined || requests === 0) return undefined;
-  return (((after - before) / clockTicksPerSecond()) * 1000) / (requests / 1000);
+function cpuFigures(before: CpuTicks | undefined, after: CpuTicks | undefined, requests: number): Pick<JsonRun, 'cpuMsPer1k' | 'cpuSystemShare'> {
+  if (before === undefined || after === undefined || requests === 0) return {};
+  const ticks = after.ticks - before.ticks;
+  return {
+    cpuMsPer1k: ((ticks / clockTicksPerSecond()) * 1000) / (requests / 1000),
+    cpuSystemShare: ticks > 0 ? (after.systemTicks - before.systemTicks) / ticks : undefined,
+  };
 }
 
 async function jsonRun(env: BenchEnvironment, script: string, pathName: PathName, connections: number, durationS: number): Promise<JsonRun> {
   const url = env.urls[pathName]?.json as string;
   const pid = workerPid(env, pathName);
-  const before = pid === undefined ? undefined : readCpuTicks(pid)?.ticks;
+  const before = pid === undefined ? undefined : readCpuTicks(pid);
   const wrk = await runWrk(env.tools.wrk, script, { url, connections, durationS });
-  const after = pid === undefined ? undefined : readCpuTicks(pid)?.ticks;
-  const run = { path: pathName, connections, wrk, cpuMsPer1k: cpuMsPer1k(before, after, wrk.requests) };
+  const after = pid === undefined ? undefined : readCpuTicks(pid);
+  const run: JsonRun = { path: pathName, connections, wrk, ...cpuFigures(before, after, wrk.requests) };
   log(
-    `${String(connections).padStart(2)} conns ${pathName.padEnd(7)} ${formatNumber(wrk.requestsPerSec).padStart(7)} req/s  p50 ${formatNumber(wrk.latencyMs.p50)} ms  p99 ${formatNumber(wrk.latencyMs.p99)} ms  cpu/1k ${formatNumber(run.cpuMsPer1k)} ms`,
+    `${String(connections).padStart(2)} conns ${pathName.padEnd(7)} ${formatNumber(wrk.requestsPerSec).padStart(7)} req/s  p50 ${formatNumber(wrk.latencyMs.p50)} ms  p99 ${formatNumber(wrk.latencyMs.p99)} ms  cpu/1k ${formatNumber(run.cpuMsPer1k)} ms (${formatNumber((run.cpuSystemShare ?? 0) * 100)}% kernel)`,
   );
   return run;
 }
@@ -125,9 +131,10 @@ async function measureJson(env: BenchEnvironment, options: BenchOptions, results
 async function measureStreams(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
   for (const pathName of paths) {
     const url = env.urls[pathName]?.paced as string;
-    // One wave first, not counted: connections opened, code paths warm.
-    await runStreams({ url, total: options.streamConcurrency, concurrency: options.streamConcurrency, timeoutMs: STREAM_TIMEOUT_MS });
-    const samples = await runStreams({ url, total: options.streams, concurrency: options.streamConcurrency, timeoutMs: STREAM_TIMEOUT_MS });
+    const run = { url, concurrency: options.streamConcurrency, timeoutMs: STREAM_TIMEOUT_MS, staggerMs: STREAM_DURATION_MS / options.streamConcurrency };
+    // One round first, not counted: connections opened, code paths warm.
+    await runStreams({ ...run, total: options.streamConcurrency });
+    const samples = await runStreams({ ...run, total: options.streams });
     const figures = streamFigures(samples, EVENTS_PER_STREAM);
     results.streams[pathName] = figures;
     log(
@@ -148,28 +155,40 @@ async function measureStreams(env: BenchEnvironment, options: BenchOptions, resu
 /** Peak RSS while passing `bytes`-byte answers through `url`, minus RSS just before. */
 async function largeAnswerGrowth(pid: number, url: string, bytes: number): Promise<number | undefined> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  await sleep(500);
-  const before = readMemory(pid)?.rssKb;
-  const sampler = new RssSampler(pid, 10).start();
   try {
+    // A small one first, so the growth is the answer's and not the first call's lazy set-up.
+    await postLarge(url, agent, 64 * 1024, 10_000);
+    await sleep(LARGE_ANSWER_SETTLE_MS);
+    const before = readMemory(pid)?.rssKb;
+    const sampler = new RssSampler(pid, 10).start();
     for (let index = 0; index < LARGE_ANSWER_REPEATS; index += 1) {
       const answer = await postLarge(url, agent, bytes, 60_000);
       if (answer.status !== 200 || answer.bytes < bytes) throw new Error(`large answer through ${url}: status ${answer.status}, ${answer.bytes} bytes`);
     }
+    const { peakKb } = sampler.stop();
+    return before === undefined ? undefined : peakKb - before;
   } finally {
     agent.destroy();
   }
-  const { peakKb } = sampler.stop();
-  return before === undefined ? undefined : peakKb - before;
 }
 
+/**
+ * Each size through a fresh sidecar, so one size's heap growth is not the next one's slack; the
+ * nginx proxy (whose memory does not move) is reused.
+ */
 async function measureLargeAnswers(env: BenchEnvironment, results: BenchResults): Promise<void> {
   for (const bytes of LARGE_ANSWER_BYTES) {
+    const mib = bytes / (1024 * 1024);
     const growthKb: Partial<Record<PathName, number>> = {};
-    growthKb.sidecar = await largeAnswerGrowth(env.sidecar.child.pid, env.urls.sidecar?.paced as string, bytes);
+    const fresh = await env.startAnotherSidecar(`large-${mib}mib`);
+    try {
+      growthKb.sidecar = await largeAnswerGrowth(fresh.child.pid, proxiedUrls(fresh.url).paced, bytes);
+    } finally {
+      await fresh.child.stop();
+    }
     if (env.proxy && env.urls.nginx) growthKb.nginx = await largeAnswerGrowth(env.proxy.child.pid, env.urls.nginx.paced, bytes);
     results.resources.largeAnswers.push({ bytes, growthKb });
-    log(`${bytes / (1024 * 1024)} MiB answers: RSS growth sidecar ${formatNumber((growthKb.sidecar ?? 0) / 1024)} MiB, nginx ${formatNumber((growthKb.nginx ?? 0) / 1024)} MiB`);
+    log(`${mib} MiB answers: RSS growth sidecar ${formatNumber((growthKb.sidecar ?? 0) / 1024)} MiB, nginx ${formatNumber((growthKb.nginx ?? 0) / 1024)} MiB`);
   }
 }
 
@@ -219,6 +238,8 @@ async function main(): Promise<number> {
   if (options.profile) return profileSidecar(options);
 
   const started = performance.now();
+  const load = os.loadavg()[0] ?? 0;
+  if (load > 1) log(`load average ${load.toFixed(2)} before starting: other work on this machine will make the figures noisy`);
   const env = await startEnvironment({ withProxy: true, exportIntervalMs: EXPORT_INTERVAL_MS, keepTemp: options.keepTemp });
   const unhook = closeOnSignals(env.close);
   try {

@@ -14,13 +14,19 @@ export interface StreamRun {
   concurrency: number;
   /** Per stream. */
   timeoutMs: number;
+  /**
+   * Worker k starts k * staggerMs late. Spread over one stream's length, streams start evenly
+   * instead of in waves of `concurrency` at once, whose first bytes would queue behind each other.
+   */
+  staggerMs?: number;
 }
 
 export async function runStreams(run: StreamRun): Promise<Array<StreamSample | StreamFailure>> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: run.concurrency });
   const results: Array<StreamSample | StreamFailure> = [];
   let next = 0;
-  const worker = async (): Promise<void> => {
+  const worker = async (_: unknown, index: number): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, index * (run.staggerMs ?? 0)));
     while (next < run.total) {
       next += 1;
       results.push(await timeOneStream(run.url, agent, run.timeoutMs).catch((error: unknown) => ({ error: String(error) })));

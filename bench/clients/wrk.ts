@@ -32,18 +32,28 @@ export function runWrk(wrk: string, script: string, run: WrkRun): Promise<WrkRes
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     const limit = setTimeout(() => child.kill('SIGKILL'), (run.durationS + 15) * 1000);
-    child.once('error', (error) => {
+    // If the benchmark exits early (Ctrl-C), wrk goes with it.
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    const settle = (): void => {
       clearTimeout(limit);
+      process.off('exit', killOnExit);
+    };
+    child.once('error', (error) => {
+      settle();
       reject(error);
     });
     child.once('close', (code, signal) => {
-      clearTimeout(limit);
+      settle();
       if (code !== 0) {
         reject(new Error(`wrk ${args.join(' ')} failed (${signal ?? code}): ${stderr.trim() || stdout.trim()}`));
         return;
       }
       try {
-        resolve(parseWrkOutput(stdout));
+        const result = parseWrkOutput(stdout);
+        // wrk reports a broken script on stderr and then runs plain GETs: never measure those.
+        if (result.source !== 'lua') throw new Error(`wrk did not run the benchmark's Lua script: ${stderr.trim()}`);
+        resolve(result);
       } catch (error) {
         reject(error instanceof Error ? new Error(`${error.message}\n${stdout}`) : error);
       }

@@ -15,6 +15,8 @@ export const RESPONSE_BYTES_HEADER = 'x-bench-response-bytes';
 
 export const STREAM_CHUNKS = 64;
 export const STREAM_PACING_MS = 20;
+/** How long one paced stream lasts. */
+export const STREAM_DURATION_MS = STREAM_CHUNKS * STREAM_PACING_MS;
 
 export const CHAT_REQUEST = JSON.stringify({
   model: 'gpt-4o-mini',

@@ -16,6 +16,8 @@ export interface MemoryStatus {
 export interface CpuTicks {
   /** User plus system time of all the process's threads, in clock ticks (see clockTicksPerSecond). */
   ticks: number;
+  /** The system (kernel) part: syscalls, and on loopback the TCP work they do for both ends. */
+  systemTicks: number;
 }
 
 /** VmRSS and VmHWM from /proc/<pid>/status text. */
@@ -38,7 +40,7 @@ export function parseProcStat(text: string): CpuTicks | undefined {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return { ticks: utime + stime };
+  return { ticks: utime + stime, systemTicks: stime };
 }
 
 export function readMemory(pid: number): MemoryStatus | undefined {

@@ -10,6 +10,8 @@ export const METHOD_NOTES = [
   'Streaming: a Node client times each SSE event of 64 chunks paced 20 ms apart by a Node fake provider (without `stream_options`, so the sidecar adds `include_usage` and strips the usage it asked for). Delivery delay is arrival minus the time the fake wrote the chunk (same process, same clock): a chunk that waited for the next one would show about 20 ms there.',
   '"added" rows are the path\'s figure minus direct\'s; their sidecar/direct column is the added amount over the direct figure, their sidecar/nginx column the sidecar\'s added amount over nginx\'s.',
   'Resources are read from /proc: RSS (VmRSS sampled every 100 ms during load), CPU as utime+stime of the whole process (10 ms ticks) over the 16-connection run. The direct column of CPU is the origin nginx\'s own time.',
+  'Large answers: for each size a fresh sidecar gets a 64 KiB answer first (lazy set-up), then three answers of that size from the Node fake; growth is peak RSS (sampled every 10 ms) minus RSS just before. Growth that stops rising past some size is bounded (a cap or GC slack); growth that keeps rising with the size would be whole-response buffering.',
+  'At 1 connection every hop waits for a process that went idle, and on a virtual machine waking an idle vCPU costs tens to a hundred microseconds; that is in every path, more of it in paths with more hops, and it moves with whatever else the machine is doing. Compare paths within one run, not runs with each other.',
 ];
 
 export function renderMarkdownReport(results: BenchResults, rows: readonly Row[]): string {
@@ -19,6 +21,8 @@ export function renderMarkdownReport(results: BenchResults, rows: readonly Row[]
     '# genai-sidecar benchmark',
     '',
     ...meta,
+    '',
+    '## Results',
     '',
     renderMarkdown(rows).trimEnd(),
     '',

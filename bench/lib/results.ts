@@ -19,6 +19,8 @@ export interface JsonRun {
    * the nginx proxy, or (direct) the origin. The origin's own time is in every path.
    */
   cpuMsPer1k?: number;
+  /** The kernel's part of that CPU time, 0..1. */
+  cpuSystemShare?: number;
 }
 
 export interface LargeAnswer {
@@ -57,6 +59,10 @@ export const TARGETS = {
 } as const;
 
 const KB_PER_MB = 1024;
+
+function percentOf(share: number | undefined): number | undefined {
+  return share === undefined ? undefined : share * 100;
+}
 
 function jsonRun(results: BenchResults, path: PathName, connections: number): JsonRun | undefined {
   return results.json.find((run) => run.path === path && run.connections === connections);
@@ -121,6 +127,7 @@ function resourceRows(results: BenchResults): Row[] {
     valueRow(section, 'RSS idle (start + 2 s)', 'MiB', { sidecar: mb(resources.idleRssKb.sidecar), nginx: mb(resources.idleRssKb.nginx) }, { op: '<=', value: TARGETS.idleRssMb }),
     valueRow(section, 'RSS peak under load', 'MiB', { sidecar: mb(resources.peakRssKb.sidecar), nginx: mb(resources.peakRssKb.nginx) }, { op: '<=', value: TARGETS.peakRssMb }),
     valueRow(section, 'CPU per 1,000 requests at 16 conns (direct: origin)', 'ms', cpu),
+    valueRow(section, 'of which kernel (system) time', '%', perPath((path) => percentOf(jsonRun(results, path, 16)?.cpuSystemShare))),
   ];
   for (const answer of resources.largeAnswers) {
     const size = answer.bytes >= 1024 * 1024 ? `${Math.round(answer.bytes / (1024 * 1024))} MiB` : `${Math.round(answer.bytes / 1024)} KiB`;

@@ -1,0 +1,261 @@
+/**
+ * The benchmark's pure figures and rendering (bench/lib): percentile math, ratio rows and their
+ * targets, the table in text and Markdown, soak windows, the nginx configs and the fake
+ * provider's payloads. No timing anywhere.
+ */
+import { originConfig, reverseProxyConfig } from '../../bench/lib/nginxConfig';
+import { CHAT_RESPONSE, largeResponseParts, STREAM_CHUNKS, streamEvent, streamTail } from '../../bench/lib/payloads';
+import { buildRows, type BenchResults } from '../../bench/lib/results';
+import { compareFirstLast, isStreamRequest, soakWindows, windowSeconds, type SoakRequest, type SoakSample } from '../../bench/lib/soakReport';
+import { sentAtMs } from '../../bench/lib/sseEvents';
+import { difference, median, percentile, ratio, summarize } from '../../bench/lib/stats';
+import { addedRow, formatNumber, renderMarkdown, renderText, valueRow, verdict } from '../../bench/lib/table';
+import type { WrkResult } from '../../bench/lib/wrk';
+
+describe('percentiles', () => {
+  const oneToHundred = Array.from({ length: 100 }, (_, index) => index + 1);
+
+  it.each([
+    [[], 50, undefined],
+    [[7], 99, 7],
+    [[1, 2, 3, 4], 50, 2.5],
+    [[1, 2, 3, 4], 0, 1],
+    [[1, 2, 3, 4], 100, 4],
+    [oneToHundred, 99, 99.01],
+    [oneToHundred, 50, 50.5],
+  ])('of %j at p%d is %p', (sorted, p, expected) => {
+    const value = percentile(sorted, p);
+    if (expected === undefined) expect(value).toBeUndefined();
+    else expect(value).toBeCloseTo(expected, 9);
+  });
+
+  it('refuses a percentile outside 0..100', () => {
+    expect(() => percentile([1], 101)).toThrow(RangeError);
+    expect(() => percentile([1], Number.NaN)).toThrow(RangeError);
+  });
+
+  it('summarises unsorted samples and says nothing of none', () => {
+    expect(summarize([3, 1, 2])).toEqual({ count: 3, min: 1, mean: 2, p50: 2, p90: 2.8, p99: 2.98, max: 3 });
+    expect(summarize([])).toBeUndefined();
+    expect(median([5, 1, 3])).toBe(3);
+  });
+
+  it('has no ratio to nothing and no difference from nothing', () => {
+    expect(ratio(3, 2)).toBe(1.5);
+    expect(ratio(3, 0)).toBeUndefined();
+    expect(ratio(undefined, 2)).toBeUndefined();
+    expect(difference(3, 2)).toBe(1);
+    expect(difference(3, undefined)).toBeUndefined();
+  });
+});
+
+describe('table rows', () => {
+  it('gives a figure as ratios to direct and to nginx', () => {
+    const row = valueRow('s', 'requests per second', 'req/s', { direct: 40_000, sidecar: 10_000, nginx: 20_000 }, { op: '>=', value: 8_000 });
+    expect(row).toMatchObject({ vsDirect: 0.25, vsNginx: 0.5 });
+    expect(verdict(row)).toBe('ok');
+    expect(verdict({ ...row, sidecar: 7_999 })).toBe('MISS');
+  });
+
+  it('gives added figures over direct, and the sidecar added over nginx added', () => {
+    const row = addedRow('s', 'added latency p50', 'ms', { direct: 0.1, sidecar: 0.3, nginx: 0.15 }, { op: '<=', value: 0.25 });
+    expect(row.direct).toBeUndefined();
+    expect(row.sidecar).toBeCloseTo(0.2, 9);
+    expect(row.nginx).toBeCloseTo(0.05, 9);
+    expect(row.vsDirect).toBeCloseTo(2, 9);
+    expect(row.vsNginx).toBeCloseTo(4, 9);
+    expect(verdict(row)).toBe('ok');
+  });
+
+  it('has no verdict without a target or a sidecar figure', () => {
+    expect(verdict(valueRow('s', 'x', 'ms', { direct: 1 }))).toBe('');
+    expect(verdict(valueRow('s', 'x', 'ms', { direct: 1 }, { op: '<=', value: 1 }))).toBe('');
+  });
+
+  it.each([
+    [undefined, '—'],
+    [Number.NaN, '—'],
+    [0, '0'],
+    [0.0234, '0.023'],
+    [1.234, '1.23'],
+    [12.34, '12.3'],
+    [123.4, '123'],
+    [39731.2, '39,731'],
+    [-1.5, '-1.50'],
+  ])('formats %p as %s', (value, text) => {
+    expect(formatNumber(value)).toBe(text);
+  });
+
+  const rows = [
+    valueRow('plain JSON', 'latency p50', 'ms', { direct: 0.023, sidecar: 0.69, nginx: 0.082 }),
+    addedRow('plain JSON', 'added latency p50', 'ms', { direct: 0.023, sidecar: 0.69, nginx: 0.082 }, { op: '<=', value: 0.25 }),
+    valueRow('resources', 'RSS idle | start + 2 s', 'MiB', { sidecar: 60, nginx: 8 }, { op: '<=', value: 70 }),
+  ];
+
+  it('renders a terminal table with sections and right-aligned numbers', () => {
+    const lines = renderText(rows).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^figure\s+unit\s+direct\s+sidecar\s+nginx\s+sidecar\/direct\s+sidecar\/nginx\s+target$/);
+    expect(lines[2]).toBe('[plain JSON]');
+    expect(lines[4]).toContain('<= 0.250 MISS');
+    expect(lines[5]).toBe('[resources]');
+    expect(lines[6]).toContain('<= 70.0 ok');
+    const sidecarColumn = lines[0]?.indexOf('sidecar') ?? -1;
+    const end = sidecarColumn + 'sidecar'.length;
+    expect(lines[3]?.slice(sidecarColumn, end).trim()).toBe('0.690');
+  });
+
+  it('renders a Markdown table per section, escaping pipes', () => {
+    const markdown = renderMarkdown(rows);
+    expect(markdown.match(/^### /gm)).toHaveLength(2);
+    expect(markdown).toContain('|---|---|---:|---:|---:|---:|---:|---|');
+    expect(markdown).toContain('| RSS idle \\| start + 2 s | MiB | — | 60.0 | 8.00 | — | 7.50x | <= 70.0 ok |');
+    expect(markdown).toContain('| added latency p50 | ms | — | 0.667 | 0.059 | 29.00x | 11.31x | <= 0.250 MISS |');
+  });
+});
+
+describe('rows from a run', () => {
+  const wrk = (requestsPerSec: number, p50: number, p99: number): WrkResult => ({
+    requests: requestsPerSec * 10,
+    durationS: 10,
+    requestsPerSec,
+    bytes: 0,
+    errors: { connect: 0, read: 0, write: 0, timeout: 0, status: 0 },
+    latencyMs: { mean: p50, max: p99, p50, p75: p50, p90: p99, p99 },
+    source: 'lua',
+  });
+  const results: BenchResults = {
+    meta: {},
+    json: [
+      { path: 'direct', connections: 16, wrk: wrk(40_000, 0.3, 1), cpuMsPer1k: 12 },
+      { path: 'sidecar', connections: 16, wrk: wrk(9_000, 1.5, 3), cpuMsPer1k: 200, cpuSystemShare: 0.25 },
+      { path: 'nginx', connections: 16, wrk: wrk(20_000, 0.7, 2), cpuMsPer1k: 30 },
+    ],
+    streams: {},
+    resources: { startupMs: { sidecar: [400, 250, 260], nginx: [20] }, idleRssKb: { sidecar: 60 * 1024 }, peakRssKb: {}, largeAnswers: [{ bytes: 10 * 1024 * 1024, growthKb: { sidecar: 2048, nginx: 0 } }] },
+    exports: { requests: 1, bytes: 1 },
+    problems: [],
+  };
+  const rows = buildRows(results);
+  const find = (section: string, label: string) => rows.find((row) => row.section.startsWith(section) && row.label === label);
+
+  it('checks throughput at 16 connections against the 8,000 req/s target', () => {
+    const row = find('plain JSON, 16 connections', 'requests per second');
+    expect(row).toMatchObject({ direct: 40_000, sidecar: 9_000, nginx: 20_000, vsDirect: 0.225, vsNginx: 0.45 });
+    expect(verdict(row!)).toBe('ok');
+  });
+
+  it('uses the median startup and labels large answers by size', () => {
+    expect(find('resources', 'startup to ready (median)')).toMatchObject({ sidecar: 260, nginx: 20 });
+    expect(find('resources', 'RSS growth passing a 10 MiB answer')).toMatchObject({ sidecar: 2, nginx: 0 });
+    expect(find('resources', 'CPU per 1,000 requests at 16 conns (direct: origin)')).toMatchObject({ direct: 12, sidecar: 200, nginx: 30 });
+    expect(find('resources', 'of which kernel (system) time')).toMatchObject({ direct: undefined, sidecar: 25 });
+  });
+
+  it('leaves what was not measured empty instead of zero', () => {
+    const p50 = find('plain JSON, 1 connection', 'latency p50');
+    expect(p50?.sidecar).toBeUndefined();
+    expect(verdict(find('plain JSON, 1 connection', 'added latency p50')!)).toBe('');
+  });
+});
+
+describe('soak windows', () => {
+  it('spreads streams evenly over the requests', () => {
+    const streams = Array.from({ length: 100 }, (_, index) => isStreamRequest(index, 0.1)).filter(Boolean);
+    expect(streams).toHaveLength(10);
+    expect(isStreamRequest(0, 0)).toBe(false);
+    expect(isStreamRequest(5, 1)).toBe(true);
+  });
+
+  it('uses minutes, or thirds of a short soak', () => {
+    expect(windowSeconds(300)).toBe(60);
+    expect(windowSeconds(30)).toBe(10);
+  });
+
+  it('groups requests and samples and compares the last window with the first', () => {
+    const requests: SoakRequest[] = [
+      { atS: 1, kind: 'plain', ok: true, ms: 2 },
+      { atS: 2, kind: 'stream', ok: true, ms: 5, maxGapMs: 21 },
+      { atS: 3, kind: 'plain', ok: false },
+      { atS: 170, kind: 'plain', ok: true, ms: 4 },
+      { atS: 175, kind: 'plain', ok: false, skipped: true },
+    ];
+    const samples: SoakSample[] = [
+      { atS: 0, rssKb: 100 * 1024, fds: 40, healthzMs: 1 },
+      { atS: 60, rssKb: 110 * 1024, fds: 41, healthzMs: 1 },
+      { atS: 180, rssKb: 130 * 1024, fds: 45, healthzMs: 3 },
+    ];
+    const windows = soakWindows(requests, samples, 180);
+    expect(windows.map((window) => [window.fromS, window.toS, window.requests, window.failures, window.skipped])).toEqual([
+      [0, 60, 3, 1, 0],
+      [60, 120, 0, 0, 0],
+      [120, 180, 2, 0, 1],
+    ]);
+    expect(windows[0]?.streamMaxGapMs).toBe(21);
+    expect(windows[0]?.plainMs?.p50).toBe(2);
+    // The sample taken exactly at the end belongs to the last window.
+    expect(compareFirstLast(windows)).toEqual({ rssMeanGrowthMb: 30, rssMaxGrowthMb: 30, fdsMaxGrowth: 5, healthzP99ChangeMs: 2, plainP99ChangeMs: 2 });
+  });
+});
+
+describe('nginx configs', () => {
+  const base = { dir: '/tmp/b', name: 'nginx-proxy', port: 8080 };
+
+  it('keeps every path in the temp dir and runs in the foreground as one process', () => {
+    const config = reverseProxyConfig(base, []);
+    expect(config).toContain('daemon off;');
+    expect(config).toContain('master_process off;');
+    expect(config).toContain('pid /tmp/b/nginx-proxy.pid;');
+    expect(config).toContain('error_log /tmp/b/nginx-proxy-error.log warn;');
+    expect(config).not.toContain('include');
+    expect(config).toContain('listen 127.0.0.1:8080;');
+  });
+
+  it('keeps upstream connections alive and streams SSE unbuffered', () => {
+    const config = reverseProxyConfig(base, [
+      { prefix: '/openai/', upstreamPort: 9001, streaming: false },
+      { prefix: '/openai-paced/', upstreamPort: 9002, streaming: true },
+    ]);
+    expect(config.match(/keepalive 64;/g)).toHaveLength(2);
+    expect(config.match(/proxy_http_version 1\.1;/g)).toHaveLength(2);
+    expect(config.match(/proxy_set_header Connection "";/g)).toHaveLength(2);
+    expect(config.match(/proxy_buffering off;/g)).toHaveLength(1);
+    expect(config).toMatch(/location \/openai-paced\/ \{\n\s+proxy_pass http:\/\/backend1\/;[^}]*proxy_buffering off;/);
+  });
+
+  it("returns the fixed answer from the origin, refusing text nginx would interpret", () => {
+    expect(originConfig(base, CHAT_RESPONSE)).toContain(`return 200 '${CHAT_RESPONSE}';`);
+    expect(() => originConfig(base, '{"price":"$1"}')).toThrow();
+    expect(() => originConfig(base, "{'a':1}")).toThrow();
+  });
+});
+
+describe('fake provider payloads', () => {
+  it('answers a ~500-byte chat.completion with usage', () => {
+    const parsed = JSON.parse(CHAT_RESPONSE) as { object: string; usage: { prompt_tokens: number } };
+    expect(parsed.object).toBe('chat.completion');
+    expect(parsed.usage.prompt_tokens).toBe(24);
+    expect(Buffer.byteLength(CHAT_RESPONSE)).toBeGreaterThan(400);
+    expect(Buffer.byteLength(CHAT_RESPONSE)).toBeLessThan(700);
+  });
+
+  it('builds a large answer from pieces that join into valid JSON of at least the size asked', () => {
+    const { head, filler, fillerCount, tail } = largeResponseParts(1024 * 1024);
+    const text = head + filler.repeat(fillerCount) + tail;
+    expect(text.length).toBeGreaterThanOrEqual(1024 * 1024);
+    expect((JSON.parse(text) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content.length).toBe(filler.length * fillerCount);
+  });
+
+  it('streams stamped OpenAI chunks, with usage only when the request asked for it', () => {
+    const first = streamEvent(0, 12.5, false);
+    expect(first.startsWith('data: {')).toBe(true);
+    expect(first.endsWith('\n\n')).toBe(true);
+    expect(sentAtMs(first)).toBe(12.5);
+    expect(first).not.toContain('"usage"');
+    expect(streamEvent(1, 1, true)).toContain('"usage":null');
+    expect(JSON.parse(streamEvent(STREAM_CHUNKS - 1, 1, false).slice('data: '.length))).toMatchObject({ choices: [{ finish_reason: 'stop' }] });
+    expect(streamTail(1, false)).toEqual(['data: [DONE]\n\n']);
+    const withUsage = streamTail(1, true);
+    expect(withUsage).toHaveLength(2);
+    expect(JSON.parse(withUsage[0]!.slice('data: '.length))).toMatchObject({ choices: [], usage: { completion_tokens: STREAM_CHUNKS - 1 } });
+  });
+});
