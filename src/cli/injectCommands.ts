@@ -7,10 +7,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { HostPort } from '../config/config';
 import { InjectError } from '../inject/errors';
-import { injectManifests } from '../inject/manifests';
 import { DEFAULT_COLLECTOR_ENDPOINT, DEFAULT_IMAGE_REPOSITORY, checkInjectOptions, defaultInjectOptions, type InjectOptions } from '../inject/options';
 import { createLogger } from '../log/logger';
-import { WebhookSetupError, serveWebhookUntilSignal, type WebhookConfig } from '../webhook/server';
+import { WebhookSetupError } from '../webhook/errors';
+import type { WebhookConfig } from '../webhook/server';
 // program.ts registers these commands, so this import is a cycle: harmless, both are only used at run time.
 import { ProgramExit, USAGE_ERROR_EXIT_CODE } from './program';
 import type { Env, RawFlags } from './runFlags';
@@ -89,7 +89,10 @@ export function registerInjectCommands(program: Command, io: InjectCommandsIo): 
   webhook.action((raw: RawFlags) =>
     usageErrors(io, async () => {
       const config = resolveWebhookConfig(raw, io.env, io.version);
-      const serve = io.serveWebhook ?? ((resolved: WebhookConfig) => serveWebhookUntilSignal(resolved, createLogger('info', 'json', io.stderr)));
+      // Loaded on use: the webhook's HTTPS stack (express) would add ~100 ms to every `run` start-up.
+      const serve =
+        io.serveWebhook ??
+        (async (resolved: WebhookConfig) => (await import('../webhook/server')).serveWebhookUntilSignal(resolved, createLogger('info', 'json', io.stderr)));
       await serve(config);
     }),
   );
@@ -99,6 +102,7 @@ export function registerInjectCommands(program: Command, io: InjectCommandsIo): 
 async function runInject(raw: RawFlags, io: InjectCommandsIo): Promise<void> {
   const options = resolveInjectOptions(raw, io.env, io.version);
   const file = String(raw.filename);
+  const { injectManifests } = await import('../inject/manifests');
   const result = injectManifests(await readInput(file, io.stdin), options);
   for (const report of result.reports) {
     for (const warning of report.warnings) io.stderr.write(`genai-sidecar: warning: ${report.ref}: ${warning}\n`);

@@ -82,7 +82,7 @@ const DEFAULT_MAX_CACHE_ENTRIES = 1000;
 type Resolution =
   | { kind: 'override'; override: PriceOverride }
   /** `provider` holds just the one matched model, so the hot path does not scan the whole table again. */
-  | { kind: 'builtin'; provider: Provider; model: string }
+  | { kind: 'builtin'; provider: Provider; model: string; flat?: FlatPrices }
   | { kind: 'none' };
 
 const NONE: Resolution = { kind: 'none' };
@@ -200,7 +200,27 @@ function findBuiltin(providerId: string | undefined, model: string): Resolution 
   const probe = calcPrice({}, model, providerId === undefined ? {} : { providerId });
   if (probe === null) return undefined;
   const { fallback_model_providers: _ignored, ...provider } = probe.provider;
-  return { kind: 'builtin', provider: { ...provider, models: [probe.model] }, model };
+  return { kind: 'builtin', provider: { ...provider, models: [probe.model] }, model, flat: flatPrices(probe.model.prices) };
+}
+
+/** Per-million-token prices of a model whose price is one plain set of numbers (no tiers, no dates). */
+interface FlatPrices {
+  input: number;
+  output: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+}
+
+/** Only these keys may appear for the fast path; anything else (tiers, audio, requests) goes to calcPrice. */
+const FLAT_KEYS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok']);
+
+function flatPrices(prices: unknown): FlatPrices | undefined {
+  if (typeof prices !== 'object' || prices === null || Array.isArray(prices)) return undefined;
+  const entries = Object.entries(prices as Record<string, unknown>);
+  if (!entries.every(([key, value]) => FLAT_KEYS.has(key) && typeof value === 'number' && Number.isFinite(value))) return undefined;
+  const table = prices as Record<string, number | undefined>;
+  if (table.input_mtok === undefined || table.output_mtok === undefined) return undefined;
+  return { input: table.input_mtok, output: table.output_mtok, cacheRead: table.cache_read_mtok, cacheWrite: table.cache_write_mtok };
 }
 
 interface CheckedUsage {
@@ -244,7 +264,14 @@ function overrideCost(o: PriceOverride, u: CheckedUsage): number {
   return micro / 1e6;
 }
 
-function builtinCost(r: { provider: Provider; model: string }, u: CheckedUsage): number | undefined {
+function builtinCost(r: { provider: Provider; model: string; flat?: FlatPrices }, u: CheckedUsage): number | undefined {
+  // Hot path: a flat price is linear in the token counts; calcPrice re-matches the model by regex each call.
+  const flat = r.flat;
+  if (flat && (u.cacheRead === 0 || flat.cacheRead !== undefined) && (u.cacheWrite === 0 || flat.cacheWrite !== undefined)) {
+    const uncachedInput = u.input - u.cacheRead - u.cacheWrite;
+    const micro = uncachedInput * flat.input + u.cacheRead * (flat.cacheRead ?? 0) + u.cacheWrite * (flat.cacheWrite ?? 0) + u.output * flat.output;
+    return micro / 1e6;
+  }
   const usage: Usage = { input_tokens: u.input, output_tokens: u.output };
   if (u.cacheRead > 0) usage['cache_read_tokens'] = u.cacheRead;
   if (u.cacheWrite > 0) usage['cache_write_tokens'] = u.cacheWrite;

@@ -22,13 +22,9 @@ export interface WebhookConfig {
 }
 
 /** The certificate or key cannot be used: a configuration problem the user must fix. */
-export class WebhookSetupError extends Error {
-  readonly code = 'ERR_GENAI_SIDECAR_WEBHOOK_SETUP';
-  constructor(message: string) {
-    super(message);
-    this.name = 'WebhookSetupError';
-  }
-}
+import { WebhookSetupError } from './errors';
+
+export { WebhookSetupError };
 
 export interface RunningWebhook {
   /** e.g. https://127.0.0.1:8443 */

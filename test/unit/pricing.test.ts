@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { findProvider } from '@pydantic/genai-prices';
+import { calcPrice, findProvider } from '@pydantic/genai-prices';
+import fc from 'fast-check';
 
 import {
   CostCalculator,
@@ -488,5 +489,42 @@ describe('loadPriceOverrides', () => {
     expect(caught).toBeInstanceOf(PriceFileError);
     expect((caught as PriceFileError).code).toBe(code);
     expect((caught as PriceFileError).message).toBe(message(p));
+  });
+});
+
+describe('flat-price fast path agrees with the package', () => {
+  // The calculator computes flat prices itself (calcPrice re-matches the model by regex on every
+  // call, which showed up in the profile); it must give exactly what the package gives.
+  const cases: Array<[string, string, string]> = [
+    ['openai', 'openai', 'gpt-4o-mini-2024-07-18'],
+    ['openai', 'openai', 'gpt-4o'],
+    ['anthropic', 'anthropic', 'claude-3-5-sonnet-20240620'],
+    ['anthropic', 'anthropic', 'claude-sonnet-4-20250514'],
+    ['gcp.gemini', 'google', 'gemini-2.5-flash'],
+    ['mistral_ai', 'mistral', 'mistral-large-latest'],
+    ['deepseek', 'deepseek', 'deepseek-chat'],
+  ];
+  test.each(cases)('%s %s %s', (providerName, providerId, model) => {
+    const calculator = new CostCalculator([]);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 50_000 }),
+        (input, readShare, writeShare, output) => {
+          const cacheRead = Math.floor((input * readShare) / 200);
+          const cacheWrite = Math.floor((input * writeShare) / 200);
+          const ours = calculator.costUsd({ providerName, responseModel: model, usage: { input, output, cacheRead, cacheWrite } });
+          const usage: Record<string, number> = { input_tokens: input, output_tokens: output };
+          if (cacheRead > 0) usage.cache_read_tokens = cacheRead;
+          if (cacheWrite > 0) usage.cache_write_tokens = cacheWrite;
+          const theirs = calcPrice(usage, model, { providerId });
+          expect(theirs).not.toBeNull();
+          expect(ours).toBeCloseTo(theirs?.total_price ?? NaN, 10);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
