@@ -14,7 +14,19 @@
  * `costUsd` runs once per LLM call on the hot path: the (provider, models) -> price resolution is memoised in
  * a bounded LRU so that clients sending arbitrary model names cannot grow memory without limit.
  */
-import { calcPrice, findProvider, type Provider, type Usage } from '@pydantic/genai-prices';
+import type { Provider, Usage } from '@pydantic/genai-prices';
+
+type GenaiPrices = typeof import('@pydantic/genai-prices');
+let loadedPrices: GenaiPrices | undefined;
+
+/**
+ * The price table is loaded on first use, not at start-up: it takes ~40 ms to load and the
+ * first cost is computed after the first response has already reached the client.
+ */
+function genaiPrices(): GenaiPrices {
+  loadedPrices ??= require('@pydantic/genai-prices') as GenaiPrices;
+  return loadedPrices;
+}
 
 import type { PriceOverride } from './priceFile';
 
@@ -191,13 +203,13 @@ export function genaiPricesProviderId(providerName: string): string | undefined 
   if (mapped !== undefined) return mapped;
   // Only an exact id: findProvider also does fuzzy `provider_match` (e.g. anything containing "openai"),
   // which would price e.g. a self-hosted "my-openai-proxy" at OpenAI list prices.
-  if (name !== '' && findProvider({ providerId: name })?.id === name) return name;
+  if (name !== '' && genaiPrices().findProvider({ providerId: name })?.id === name) return name;
   return undefined;
 }
 
 function findBuiltin(providerId: string | undefined, model: string): Resolution | undefined {
   // An empty usage prices at 0 but tells which provider and model entry the name resolves to.
-  const probe = calcPrice({}, model, providerId === undefined ? {} : { providerId });
+  const probe = genaiPrices().calcPrice({}, model, providerId === undefined ? {} : { providerId });
   if (probe === null) return undefined;
   const { fallback_model_providers: _ignored, ...provider } = probe.provider;
   return { kind: 'builtin', provider: { ...provider, models: [probe.model] }, model, flat: flatPrices(probe.model.prices) };
@@ -277,7 +289,7 @@ function builtinCost(r: { provider: Provider; model: string; flat?: FlatPrices }
   if (u.cacheWrite > 0) usage['cache_write_tokens'] = u.cacheWrite;
   // Partition of output_tokens: only changes the price of models with a separate reasoning price.
   if (u.reasoning > 0) usage['output_reasoning_tokens'] = u.reasoning;
-  const result = calcPrice(usage, r.model, { provider: r.provider });
+  const result = genaiPrices().calcPrice(usage, r.model, { provider: r.provider });
   return result === null ? undefined : result.total_price;
 }
 

