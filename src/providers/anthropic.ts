@@ -5,7 +5,7 @@
  * values in `message_delta`; a non-null later value replaces the earlier one.
  */
 import { asObject, count, field, identifier, markFailed, sumReported, text } from './json';
-import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, StreamEventResult } from './types';
+import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 interface AnthropicUsage {
   input?: number;
@@ -21,6 +21,9 @@ type FactsWithRaw = ResponseFacts & { [RAW_USAGE]?: AnthropicUsage };
 
 export const anthropicDialect: ProviderDialect = {
   id: 'anthropic',
+  errorBody(error: SidecarError): unknown {
+    return { type: 'error', error: { type: error.type, message: error.message } };
+  },
   describeRequest(request: RequestView): RequestFacts | undefined {
     if (request.method !== 'POST') return undefined;
     let operation: string | undefined;

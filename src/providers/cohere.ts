@@ -3,7 +3,7 @@
  * the spec says billed units win when both exist.
  */
 import { asObject, count, field, text } from './json';
-import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, StreamEventResult } from './types';
+import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 const OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\/v[12]\/chat$/, 'chat'],
@@ -21,6 +21,9 @@ const CONTENT_EVENTS = new Set([
 
 export const cohereDialect: ProviderDialect = {
   id: 'cohere',
+  errorBody(error: SidecarError): unknown {
+    return { message: error.message };
+  },
   describeRequest(request: RequestView): RequestFacts | undefined {
     if (request.method !== 'POST') return undefined;
     const operation = OPERATIONS.find(([pattern]) => pattern.test(request.path))?.[1];

@@ -5,7 +5,7 @@
  * tool-use prompt tokens are input too.
  */
 import { asObject, count, field, identifier, markFailed, sumReported, text } from './json';
-import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, StreamEventResult } from './types';
+import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 const METHOD_PATH = /\/models\/([^/:]+):([A-Za-z]+)$/;
 
@@ -18,6 +18,10 @@ const OPERATION_BY_METHOD: Record<string, string> = {
 
 export const geminiDialect: ProviderDialect = {
   id: 'gemini',
+  errorBody(error: SidecarError): unknown {
+    // google.rpc.Status, as the Gemini and Vertex APIs answer errors.
+    return { error: { code: error.status, message: error.message, status: error.status === 504 ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE' } };
+  },
   describeRequest(request: RequestView): RequestFacts | undefined {
     if (request.method !== 'POST') return undefined;
     const match = METHOD_PATH.exec(request.path);

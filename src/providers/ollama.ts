@@ -3,8 +3,8 @@
  * default, plus its OpenAI-compatible `/v1` API, which the OpenAI dialect handles.
  */
 import { asObject, count, field, markFailed, text } from './json';
-import { createOpenAiDialect } from './openai';
-import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, StreamEventResult } from './types';
+import { createOpenAiDialect, openAiErrorBody } from './openai';
+import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 const NATIVE_OPERATIONS: Record<string, string> = {
   '/api/chat': 'chat',
@@ -21,6 +21,10 @@ function isNative(path: string): boolean {
 
 export const ollamaDialect: ProviderDialect = {
   id: 'ollama',
+  errorBody(error: SidecarError, path: string): unknown {
+    // Native endpoints answer `{"error": "<message>"}`; the /v1 API answers like OpenAI.
+    return isNative(path) ? { error: error.message } : openAiErrorBody(error);
+  },
   describeRequest(request: RequestView): RequestFacts | undefined {
     if (!isNative(request.path)) return openAiCompatible.describeRequest(request);
     const operation = NATIVE_OPERATIONS[request.path];

@@ -12,6 +12,7 @@ import type {
   RequestRewrite,
   RequestView,
   ResponseFacts,
+  SidecarError,
   StreamEvent,
   StreamEventResult,
   TokenUsage,
@@ -44,7 +45,13 @@ export function createOpenAiDialect(options: OpenAiDialectOptions): ProviderDial
     readBody,
     readStreamEvent,
     rewriteInjectedEvent,
+    errorBody: openAiErrorBody,
   };
+}
+
+/** `{ error: { message, type, param, code } }`, as the OpenAI API and SDKs use it. */
+export function openAiErrorBody(error: SidecarError): unknown {
+  return { error: { message: error.message, type: error.type, param: null, code: error.code } };
 }
 
 function describeRequest(request: RequestView): RequestFacts | undefined {

@@ -66,6 +66,15 @@ export interface StreamEventResult {
 /** How the response body of one operation is framed on the wire. */
 export type ResponseFraming = 'json' | 'sse' | 'ndjson';
 
+/** An error the sidecar itself answers with (the upstream could not be reached or timed out). */
+export interface SidecarError {
+  status: number;
+  /** Stable code, e.g. `upstream_unreachable`, `upstream_timeout`. */
+  code: string;
+  type: string;
+  message: string;
+}
+
 export interface ProviderDialect {
   /** Stable id of the wire dialect, e.g. `openai`, `anthropic`. */
   readonly id: string;
@@ -77,6 +86,8 @@ export interface ProviderDialect {
   readBody(json: unknown, facts: ResponseFacts): void;
   /** Read one stream event. */
   readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult;
+  /** The body of an error the sidecar answers itself, in this API's own error shape, so SDKs parse it. */
+  errorBody?(error: SidecarError, path: string): unknown;
   /** Rewrite one event of a stream whose usage the sidecar injected. */
   rewriteInjectedEvent?(event: StreamEvent, parsed: unknown): EventRewrite;
 }

@@ -99,7 +99,7 @@ function sendUpstream(route: Route, rest: string, req: IncomingMessage, res: Ser
   });
   upstream.once('socket', () => armRequestDeadlines(upstream, options.timeouts));
   upstream.once('response', (proxyRes) => relayResponse(proxyRes, res, exchange, options));
-  upstream.once('error', (error) => failUpstream(error, req, res, route, exchange));
+  upstream.once('error', (error) => failUpstream(error, req, res, route, exchange, rest));
   res.once('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
@@ -159,7 +159,7 @@ function relayResponse(proxyRes: IncomingMessage, res: ServerResponse, exchange:
   });
 }
 
-function failUpstream(error: Error, req: IncomingMessage, res: ServerResponse, route: Route, exchange: Exchange): void {
+function failUpstream(error: Error, req: IncomingMessage, res: ServerResponse, route: Route, exchange: Exchange, rest: string): void {
   const code = (error as NodeJS.ErrnoException).code;
   if (req.socket.destroyed || res.destroyed) {
     exchange.finish({ kind: 'cancelled' });
@@ -172,7 +172,7 @@ function failUpstream(error: Error, req: IncomingMessage, res: ServerResponse, r
     return;
   }
   const status = timedOut ? 504 : 502;
-  const body = JSON.stringify(upstreamErrorBody(route, status, code));
+  const body = JSON.stringify(upstreamErrorBody(route, status, code, rest.split('?')[0] ?? rest));
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -1,25 +1,29 @@
 /**
- * The only errors the sidecar itself answers with. The shape is read by the OpenAI, Anthropic
- * and Google SDKs alike (`error.message`, `error.type`, `error.code`), and it names the route,
- * never the request's content, headers or query.
+ * The only errors the sidecar itself answers with. They name the route, never the request's
+ * content, headers or query.
  */
 import type { Route } from '../config/routes';
+import type { SidecarError } from '../providers/types';
 
 export interface SidecarErrorBody {
   type: 'error';
   error: { type: string; code: string; message: string };
 }
 
-export function upstreamErrorBody(route: Route, status: 502 | 504, cause: string | undefined): SidecarErrorBody {
+/**
+ * The answer when the sidecar itself had to end a call: in the route's API error shape (the
+ * provider module's `errorBody`), so the app's SDK raises its usual error type.
+ */
+export function upstreamErrorBody(route: Route, status: 502 | 504, cause: string | undefined, path: string): unknown {
   const what = status === 504 ? 'timed out' : 'could not be reached';
-  return {
-    type: 'error',
-    error: {
-      type: 'genai_sidecar_upstream_error',
-      code: status === 504 ? 'upstream_timeout' : 'upstream_unreachable',
-      message: `genai-sidecar: upstream for route "${route.name}" (${route.target.host}) ${what}${cause ? ` (${cause})` : ''}`,
-    },
+  const error: SidecarError = {
+    status,
+    type: 'genai_sidecar_upstream_error',
+    code: status === 504 ? 'upstream_timeout' : 'upstream_unreachable',
+    message: `genai-sidecar: upstream for route "${route.name}" (${route.target.host}) ${what}${cause ? ` (${cause})` : ''}`,
   };
+  const shaped = route.provider.dialect.errorBody?.(error, path);
+  return shaped ?? { type: 'error', error: { type: error.type, code: error.code, message: error.message } };
 }
 
 export function unknownRouteBody(path: string, routes: readonly Route[]): SidecarErrorBody {
