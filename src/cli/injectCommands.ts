@@ -4,7 +4,7 @@
  * gives one line on stderr and exit code 2, like `run`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { HostPort } from '../config/config';
 import { InjectError } from '../inject/errors';
 import { DEFAULT_COLLECTOR_ENDPOINT, DEFAULT_IMAGE_REPOSITORY, checkInjectOptions, defaultInjectOptions, type InjectOptions } from '../inject/options';
@@ -13,7 +13,7 @@ import { WebhookSetupError } from '../webhook/errors';
 import type { WebhookConfig } from '../webhook/server';
 // program.ts registers these commands, so this import is a cycle: harmless, both are only used at run time.
 import { ProgramExit, USAGE_ERROR_EXIT_CODE } from './program';
-import type { Env, RawFlags } from './runFlags';
+import { addFlagOptions, allValues, lastValue, lookupFlag, parseHostPort, type Env, type FlagDefinition, type FlagSource, type RawFlags } from './flagTable';
 
 export interface InjectCommandsIo {
   stdout: { write(text: string): unknown };
@@ -25,16 +25,8 @@ export interface InjectCommandsIo {
   serveWebhook?: (config: WebhookConfig) => Promise<void>;
 }
 
-export interface CommandFlag {
-  /** Commander flag syntax. */
-  flags: string;
-  /** Property name commander gives the value. */
-  key: string;
-  description: string;
-  env: readonly string[];
-  defaultText?: string;
-  repeatable?: boolean;
-}
+/** A flag of `inject` / `webhook` (the same table shape as `run`'s). */
+export type CommandFlag = FlagDefinition;
 
 export const INJECTION_FLAGS: readonly CommandFlag[] = [
   { flags: '--image <image>', key: 'image', description: 'Sidecar image', env: ['GENAI_SIDECAR_INJECT_IMAGE'], defaultText: `${DEFAULT_IMAGE_REPOSITORY}:<version>` },
@@ -81,11 +73,11 @@ export function registerInjectCommands(program: Command, io: InjectCommandsIo): 
     .description('Add the genai-sidecar to every pod template in Kubernetes YAML (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob)')
     .requiredOption('-f, --filename <file>', 'YAML to read (one or more documents); - reads stdin (required)')
     .option('-o, --output <file>', 'Write the result to this file instead of stdout');
-  addFlags(inject, INJECTION_FLAGS);
+  addFlagOptions(inject, INJECTION_FLAGS);
   inject.action((raw: RawFlags) => usageErrors(io, () => runInject(raw, io)));
 
   const webhook = program.command('webhook').description('Serve the mutating admission webhook that injects the sidecar into pods as they are created');
-  addFlags(webhook, [...WEBHOOK_FLAGS, ...INJECTION_FLAGS]);
+  addFlagOptions(webhook, [...WEBHOOK_FLAGS, ...INJECTION_FLAGS]);
   webhook.action((raw: RawFlags) =>
     usageErrors(io, async () => {
       const config = resolveWebhookConfig(raw, io.env, io.version);
@@ -183,39 +175,16 @@ export function resolveWebhookConfig(raw: RawFlags, env: Env, version: string): 
   };
 }
 
-interface Source {
-  value: string | string[] | boolean | undefined;
-  /** The flag or environment variable the value came from, for error messages. */
-  origin: string;
-}
+type Source = FlagSource;
 
 const ALL_FLAGS = [...INJECTION_FLAGS, ...WEBHOOK_FLAGS];
 
-/** The flag's value, else its first non-empty environment variable (lists split on commas). */
 function lookup(key: string, raw: RawFlags, env: Env): Source {
-  const flag = ALL_FLAGS.find((candidate) => candidate.key === key);
-  if (!flag) throw new Error(`no flag ${key}`);
-  const name = flag.flags.split(' ')[0] ?? key;
-  const given = (raw as Record<string, unknown>)[key];
-  if (given !== undefined && (!Array.isArray(given) || given.length > 0)) return { value: given as Source['value'], origin: name };
-  for (const variable of flag.env) {
-    const value = env[variable]?.trim();
-    if (value) return { value: flag.repeatable ? value.split(',').map((item) => item.trim()).filter(Boolean) : value, origin: variable };
-  }
-  return { value: undefined, origin: name };
+  return lookupFlag(ALL_FLAGS, key, raw, env);
 }
 
-function single(source: Source): string | undefined {
-  const { value } = source;
-  if (value === undefined || typeof value === 'boolean') return undefined;
-  return Array.isArray(value) ? value[value.length - 1] : value;
-}
-
-function list(source: Source): string[] {
-  const { value } = source;
-  if (value === undefined || typeof value === 'boolean') return [];
-  return Array.isArray(value) ? value : [value];
-}
+const single = lastValue;
+const list = allValues;
 
 function boolean(source: Source): boolean {
   if (source.value === undefined || typeof source.value === 'boolean') return source.value === true;
@@ -227,20 +196,9 @@ function boolean(source: Source): boolean {
 
 function hostPort(source: Source, fallback: string): HostPort {
   const text = single(source) ?? fallback;
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new InjectError(`${source.origin}: "${text}" must be <host>:<port>, e.g. 0.0.0.0:8443`);
-  return { host: match[1] ?? match[2] ?? '', port };
-}
-
-function addFlags(command: Command, flags: readonly CommandFlag[]): void {
-  for (const flag of flags) {
-    const env = flag.env.length > 0 ? ` [env: ${flag.env.join(', ')}]` : '';
-    const fallback = flag.defaultText !== undefined ? ` (default: ${flag.defaultText})` : '';
-    const option = new Option(flag.flags, `${flag.description}${env}${fallback}`);
-    if (flag.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-    command.addOption(option);
-  }
+  const parsed = parseHostPort(text);
+  if (!parsed) throw new InjectError(`${source.origin}: "${text}" must be <host>:<port>, e.g. 0.0.0.0:8443`);
+  return parsed;
 }
 
 function errorCode(error: unknown): string {

@@ -2,9 +2,10 @@
  * The command-line program, built by a function so tests can run it with their own output
  * streams, environment and actions. Bad input gives one clear line on stderr and exit code 2.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import type { SidecarConfig } from '../config/config';
 import { ConfigError } from '../config/errors';
+import { addFlagOptions } from './flagTable';
 import { RUN_FLAGS, resolveRunConfig, type Env, type RawFlags } from './runFlags';
 
 export interface ProgramIo {
@@ -42,11 +43,7 @@ export function buildProgram(io: ProgramIo): Command {
 
   const run = program.command('run').description('Run the proxy (the main job)').exitOverride();
   run.configureOutput(output);
-  for (const flag of RUN_FLAGS) {
-    const option = new Option(flag.flags, helpText(flag));
-    if (flag.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-    run.addOption(option);
-  }
+  addFlagOptions(run, RUN_FLAGS);
   run.action(async (raw: RawFlags) => {
     let config: SidecarConfig;
     try {
@@ -61,12 +58,6 @@ export function buildProgram(io: ProgramIo): Command {
     await io.actions.run(config);
   });
   return program;
-}
-
-function helpText(flag: (typeof RUN_FLAGS)[number]): string {
-  const env = flag.env.length > 0 ? ` [env: ${flag.env.join(', ')}]` : '';
-  const fallback = flag.defaultText !== undefined ? ` (default: ${flag.defaultText})` : '';
-  return `${flag.description}${env}${fallback}`;
 }
 
 /**

@@ -11,19 +11,9 @@ import { loadPriceOverrides } from '../pricing/loadPrices';
 import { PriceFileError } from '../pricing/priceFile';
 import type { PriceOverride } from '../pricing/priceFile';
 import type { OtlpProtocol } from '../telemetry/pipeline';
+import { allValues, lastValue, lookupFlag, parseHostPort, type Env, type FlagDefinition, type RawFlags } from './flagTable';
 
-export interface FlagDefinition {
-  /** Commander flag syntax, e.g. `--listen <host:port>`. */
-  flags: string;
-  /** Property name commander gives the value. */
-  key: string;
-  description: string;
-  /** Environment variables consulted, in order, when the flag is absent. */
-  env: readonly string[];
-  /** Shown in help; undefined means "unset". */
-  defaultText?: string;
-  repeatable?: boolean;
-}
+export type { Env, FlagDefinition, RawFlags } from './flagTable';
 
 const publicRoutes = (): string => defaultRoutes().map((route) => route.route).join(', ');
 
@@ -50,43 +40,20 @@ export const RUN_FLAGS: readonly FlagDefinition[] = [
   { flags: '--shutdown-grace <ms>', key: 'shutdownGrace', description: 'Milliseconds in-flight calls may take to finish after SIGTERM', env: ['GENAI_SIDECAR_SHUTDOWN_GRACE'], defaultText: '20000' },
 ];
 
-export type RawFlags = Record<string, string | string[] | undefined>;
-export type Env = Readonly<Record<string, string | undefined>>;
-
 /** One resolved value and where it came from (for error messages). */
 interface Source {
   value: string | string[] | undefined;
   origin: string;
 }
 
-function lookup(flag: FlagDefinition, raw: RawFlags, env: Env): Source {
-  const given = raw[flag.key];
-  if (given !== undefined && (!Array.isArray(given) || given.length > 0)) return { value: given, origin: flag.flags.split(' ')[0] ?? flag.key };
-  for (const name of flag.env) {
-    const fromEnv = env[name];
-    if (fromEnv !== undefined && fromEnv.trim() !== '') {
-      return { value: flag.repeatable ? splitList(fromEnv) : fromEnv.trim(), origin: name };
-    }
-  }
-  return { value: undefined, origin: flag.flags.split(' ')[0] ?? flag.key };
-}
-
-function flagNamed(key: string): FlagDefinition {
-  const flag = RUN_FLAGS.find((candidate) => candidate.key === key);
-  if (!flag) throw new Error(`no flag ${key}`);
-  return flag;
-}
-
 function single(key: string, raw: RawFlags, env: Env): Source & { value: string | undefined } {
-  const source = lookup(flagNamed(key), raw, env);
-  const value = Array.isArray(source.value) ? source.value[source.value.length - 1] : source.value;
-  return { value, origin: source.origin };
+  const source = lookupFlag(RUN_FLAGS, key, raw, env);
+  return { value: lastValue(source), origin: source.origin };
 }
 
 function list(key: string, raw: RawFlags, env: Env): Source & { value: string[] } {
-  const source = lookup(flagNamed(key), raw, env);
-  const value = source.value === undefined ? [] : Array.isArray(source.value) ? source.value : [source.value];
-  return { value, origin: source.origin };
+  const source = lookupFlag(RUN_FLAGS, key, raw, env);
+  return { value: allValues(source), origin: source.origin };
 }
 
 /** Turn flags + environment into a complete configuration, or throw a one-line ConfigError. */
@@ -161,10 +128,9 @@ function nonEmpty(source: Source & { value: string | undefined }, fallback: stri
 
 function hostPort(source: Source & { value: string | undefined }, fallback: string): HostPort {
   const text = source.value ?? fallback;
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new ConfigError(`${source.origin}: "${text}" must be <host>:<port>, e.g. 127.0.0.1:8787`);
-  return { host: match[1] ?? match[2] ?? '', port };
+  const parsed = parseHostPort(text);
+  if (!parsed) throw new ConfigError(`${source.origin}: "${text}" must be <host>:<port>, e.g. 127.0.0.1:8787`);
+  return parsed;
 }
 
 function protocol(source: Source & { value: string | undefined }): OtlpProtocol {
@@ -217,11 +183,4 @@ function decode(text: string, origin: string): string {
   } catch {
     throw new ConfigError(`${origin}: "${text}" has an invalid percent-encoding`);
   }
-}
-
-function splitList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
 }
