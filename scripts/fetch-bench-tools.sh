@@ -26,6 +26,8 @@ fail() {
   echo "fetch-bench-tools: $*" >&2
   exit 1
 }
+# shellcheck source=lib/apt-download.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt-download.sh"
 
 is_ready() {
   [[ -x "$bin_dir/wrk" && -x "$bin_dir/nginx" ]] || return 1
@@ -62,35 +64,7 @@ fi
 work="$(mktemp -d "$cache_dir/bench-tools-fetch.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# `apt-get download` writes into the current directory. As root apt warns that its sandbox user
-# cannot write there; downloading as root into our own cache is what we want, so say so.
-download() {
-  (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "${PACKAGES[@]}") >"$work/apt.log" 2>&1
-}
-
-# Missing or stale package lists show up as "Unable to locate package", "no installation
-# candidate" or a 404 for a version the archive has since replaced: only then refresh the lists.
-lists_problem() {
-  grep -qiE "unable to locate package|no installation candidate|can't select candidate|404 +not found|failed to fetch" "$work/apt.log"
-}
-
-echo "fetch-bench-tools: downloading Debian packages: ${PACKAGES[*]}..." >&2
-if ! download; then
-  if lists_problem; then
-    echo "fetch-bench-tools: package lists missing or stale, running apt-get update..." >&2
-    apt-get update -q >"$work/update.log" 2>&1 || {
-      cat "$work/update.log" >&2
-      fail "apt-get update failed (needs root and access to the Debian archive)"
-    }
-    download || {
-      cat "$work/apt.log" >&2
-      fail "apt-get download ${PACKAGES[*]} failed even after apt-get update"
-    }
-  else
-    cat "$work/apt.log" >&2
-    fail "apt-get download ${PACKAGES[*]} failed"
-  fi
-fi
+apt_download "$work" fetch-bench-tools "${PACKAGES[@]}"
 
 shopt -s nullglob
 for package in "${PACKAGES[@]}"; do

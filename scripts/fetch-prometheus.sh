@@ -19,6 +19,8 @@ fail() {
   echo "fetch-prometheus: $*" >&2
   exit 1
 }
+# shellcheck source=lib/apt-download.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt-download.sh"
 
 is_ready() {
   [[ -x "$bin_dir/prometheus" && -x "$bin_dir/promtool" ]] && "$bin_dir/promtool" --version >/dev/null 2>&1
@@ -45,35 +47,7 @@ fi
 work="$(mktemp -d "$cache_dir/prometheus-fetch.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# `apt-get download` writes into the current directory. As root apt warns that its sandbox user
-# cannot write there; downloading as root into our own cache is what we want, so say so.
-download() {
-  (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$PACKAGE") >"$work/apt.log" 2>&1
-}
-
-# Missing or stale package lists show up as "Unable to locate package", "no installation
-# candidate" or a 404 for a version the archive has since replaced: only then refresh the lists.
-lists_problem() {
-  grep -qiE "unable to locate package|no installation candidate|can't select candidate|404 +not found|failed to fetch" "$work/apt.log"
-}
-
-echo "fetch-prometheus: downloading Debian package '$PACKAGE'..." >&2
-if ! download; then
-  if lists_problem; then
-    echo "fetch-prometheus: package lists missing or stale, running apt-get update..." >&2
-    apt-get update -q >"$work/update.log" 2>&1 || {
-      cat "$work/update.log" >&2
-      fail "apt-get update failed (needs root and access to the Debian archive)"
-    }
-    download || {
-      cat "$work/apt.log" >&2
-      fail "apt-get download $PACKAGE failed even after apt-get update"
-    }
-  else
-    cat "$work/apt.log" >&2
-    fail "apt-get download $PACKAGE failed"
-  fi
-fi
+apt_download "$work" fetch-prometheus "$PACKAGE"
 
 shopt -s nullglob
 debs=("$work"/"$PACKAGE"_*.deb)
