@@ -46,7 +46,7 @@ export class ResponseObserver {
   private bodyTooLarge = false;
   private readonly decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
   private readonly decoded: Promise<void>;
-  private rewriting: boolean;
+  private readonly rewriting: boolean;
 
   constructor(private readonly options: ObserverOptions) {
     this.sse = options.framing === 'sse' ? new SseParser() : undefined;

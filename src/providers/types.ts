@@ -28,7 +28,6 @@ export interface RequestView {
   method: string;
   /** Path after the route prefix, without the query string, e.g. `/v1/chat/completions`. */
   path: string;
-  query: URLSearchParams;
   body: unknown;
 }
 

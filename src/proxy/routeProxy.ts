@@ -62,12 +62,7 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
   }
   try {
     const query = rest.indexOf('?');
-    const view: RequestView = {
-      method: req.method ?? 'GET',
-      path: query === -1 ? rest : rest.slice(0, query),
-      query: new URLSearchParams(query === -1 ? '' : rest.slice(query + 1)),
-      body,
-    };
+    const view: RequestView = { method: req.method ?? 'GET', path: query === -1 ? rest : rest.slice(0, query), body };
     exchange.facts = dialect.describeRequest(view);
     const rewrite = exchange.facts && dialect.rewriteRequest?.(view, exchange.facts);
     if (rewrite) {
@@ -140,6 +135,7 @@ function relayResponse(proxyRes: IncomingMessage, res: ServerResponse, exchange:
     if (out.length > 0 && !res.write(out)) proxyRes.pause();
   });
   res.on('drain', () => proxyRes.resume());
+  // A client that leaves mid-stream: sendUpstream destroys the upstream request, which ends proxyRes too.
   proxyRes.on('end', () => {
     const tail = observer.endOfBody();
     res.end(tail.length > 0 ? tail : undefined);
@@ -153,9 +149,6 @@ function relayResponse(proxyRes: IncomingMessage, res: ServerResponse, exchange:
   proxyRes.on('aborted', () => {
     exchange.finish({ kind: 'upstream_failed', errorType: ERROR_TYPE.connectionError });
     res.destroy();
-  });
-  res.on('close', () => {
-    if (!proxyRes.complete) proxyRes.destroy();
   });
 }
 

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MetricDefinition } from '../../src/telemetry/names';
 import { METRICS } from '../../src/telemetry/names';
-import { escapeName, labelName, prometheusName } from '../../src/telemetry/prometheusNames';
+import { labelName, prometheusName } from '../../src/telemetry/prometheusNames';
 import type { ReceivedPoint } from './otlpReceiver';
 import type { TimeSeries } from './prometheus';
 
@@ -105,9 +105,4 @@ export function toRemoteWrite(rawPoints: readonly ReceivedPoint[], timestampMs: 
     }
   }
   return series;
-}
-
-/** A valid Prometheus metric name for an arbitrary OTLP name (used for sanity checks). */
-export function isValidSeriesName(name: string): boolean {
-  return /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name) && escapeName(name) === name;
 }

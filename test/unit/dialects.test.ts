@@ -26,7 +26,7 @@ const DIALECTS: ReadonlyArray<readonly [string, ProviderDialect]> = [
 ];
 
 function view(method: string, path: string, body: unknown = {}): RequestView {
-  return { method, path, query: new URLSearchParams(), body };
+  return { method, path, body };
 }
 
 function newFacts(): ResponseFacts {
