@@ -8,9 +8,10 @@ import type { SidecarConfig } from './config/config';
 import { createLogger, type Logger } from './log/logger';
 import { CostCalculator } from './pricing/costCalculator';
 import { createAdminServer } from './proxy/admin';
-import { createProxyApp, createUpstreamAgents } from './proxy/app';
+import { createProxyApp } from './proxy/app';
 import type { ExchangeServices } from './proxy/exchange';
 import { createHeaderAttributeMapper } from './proxy/headerAttributes';
+import { createUpstreamPool } from './proxy/upstreamTimeouts';
 import { CallRecorder } from './telemetry/callRecorder';
 import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
 
@@ -45,18 +46,15 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
       if (logger.enabled('debug')) logger.debug('telemetry problem, traffic unaffected', { stage, error: describe(error) });
     },
   };
-  const agents = createUpstreamAgents();
-  const app = createProxyApp(
-    {
-      routes: config.routes,
-      maxBodyBytes: config.maxBodyBytes,
-      timeouts: config.upstreamTimeouts,
-      services,
-      headerAttributes: createHeaderAttributeMapper(config.headerAttributes, config.maxAttributeValues),
-      logger,
-    },
-    agents,
-  );
+  const upstreamPool = createUpstreamPool(config.upstreamTimeouts);
+  const app = createProxyApp({
+    routes: config.routes,
+    maxBodyBytes: config.maxBodyBytes,
+    upstreamPool,
+    services,
+    headerAttributes: createHeaderAttributeMapper(config.headerAttributes, config.maxAttributeValues),
+    logger,
+  });
 
   let accepting = false;
   const proxyServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, app);
@@ -89,8 +87,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
         logger.warn('final metrics flush failed', { error: describe(error) }),
       );
       adminServer.close();
-      agents.http.destroy();
-      agents.https.destroy();
+      await upstreamPool.destroy().catch(() => undefined);
     })();
     return stopping;
   };

@@ -45,7 +45,8 @@ export class ResponseObserver {
   private bodyBytes = 0;
   private bodyTooLarge = false;
   private readonly decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
-  private readonly decoded: Promise<void>;
+  /** Set while a compressed body is decoded off the hot path; undefined when observation is synchronous. */
+  private readonly decoded: Promise<void> | undefined;
   private readonly rewriting: boolean;
 
   constructor(private readonly options: ObserverOptions) {
@@ -54,7 +55,7 @@ export class ResponseObserver {
     this.decoder = createDecoder(options.contentEncoding);
     // Rewriting needs plain text; compressed responses are forwarded untouched.
     this.rewriting = options.hideInjectedUsage && options.framing === 'sse' && !this.decoder;
-    this.decoded = this.decoder ? this.attachDecoder(this.decoder) : Promise.resolve();
+    this.decoded = this.decoder ? this.attachDecoder(this.decoder) : undefined;
   }
 
   /** Observe a chunk from the provider and return what the client must receive now. */
@@ -86,8 +87,8 @@ export class ResponseObserver {
     return '';
   }
 
-  /** Resolves once the side copy is fully parsed (decompression is asynchronous). */
-  settled(): Promise<void> {
+  /** Resolves once the side copy is fully parsed; undefined when it already is (only decompression is asynchronous). */
+  settled(): Promise<void> | undefined {
     return this.decoded;
   }
 

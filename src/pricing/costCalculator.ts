@@ -54,7 +54,7 @@ export interface CostQuery {
 }
 
 export interface CostCalculatorOptions {
-  /** Maximum number of memoised (provider, models) resolutions. Default 1000. */
+  /** Maximum number of memoised (provider, models) resolutions, at least 2. Default 1000. */
   maxCacheEntries?: number;
 }
 
@@ -223,16 +223,31 @@ interface FlatPrices {
   cacheWrite?: number;
 }
 
-/** Only these keys may appear for the fast path; anything else (tiers, audio, requests) goes to calcPrice. */
+/** Keys the fast path computes itself. */
 const FLAT_KEYS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok']);
+/**
+ * Prices on usage the sidecar never passes to calcPrice (audio, image and video tokens, citations,
+ * searches, per-message counts, 1-hour cache writes): they add nothing to our calls, so they do not
+ * stop the fast path. gpt-4o-mini, the most common model, carries `web_searches_kcount`, for instance. Anything else
+ * (tiers, `requests_kcount`, a separate reasoning price, keys we do not know) goes to calcPrice.
+ */
+const UNUSED_USAGE_KEY = /^(input|output|cache)_[a-z_]*(audio|image|video|citation|tool)[a-z_]*_mtok$|_(searches|messages)_kcount$|^cache_write_1h_mtok$/;
 
-function flatPrices(prices: unknown): FlatPrices | undefined {
+/** The four linear prices when nothing else in `prices` can apply to our usage; else undefined. */
+export function flatPrices(prices: unknown): FlatPrices | undefined {
   if (typeof prices !== 'object' || prices === null || Array.isArray(prices)) return undefined;
-  const entries = Object.entries(prices as Record<string, unknown>);
-  if (!entries.every(([key, value]) => FLAT_KEYS.has(key) && typeof value === 'number' && Number.isFinite(value))) return undefined;
-  const table = prices as Record<string, number | undefined>;
-  if (table.input_mtok === undefined || table.output_mtok === undefined) return undefined;
-  return { input: table.input_mtok, output: table.output_mtok, cacheRead: table.cache_read_mtok, cacheWrite: table.cache_write_mtok };
+  const table = prices as Record<string, unknown>;
+  for (const [key, value] of Object.entries(table)) {
+    if (FLAT_KEYS.has(key)) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+    } else if (!UNUSED_USAGE_KEY.test(key)) {
+      return undefined;
+    }
+  }
+  const input = table.input_mtok as number | undefined;
+  const output = table.output_mtok as number | undefined;
+  if (input === undefined || output === undefined) return undefined;
+  return { input, output, cacheRead: table.cache_read_mtok as number | undefined, cacheWrite: table.cache_write_mtok as number | undefined };
 }
 
 interface CheckedUsage {
@@ -293,34 +308,41 @@ function builtinCost(r: { provider: Provider; model: string; flat?: FlatPrices }
   return result === null ? undefined : result.total_price;
 }
 
-/** Map with least-recently-used eviction once `max` entries are stored. */
+/**
+ * Bounded memo with two generations: entries are written to `young`; when it is full it becomes
+ * `old` and the previous `old` is dropped. A hit in `young` costs one Map lookup (no reordering on
+ * the hot path, unlike a strict LRU); a hit in `old` is promoted. Holds at most `max` entries.
+ */
 class BoundedCache<K, V> {
-  private readonly map = new Map<K, V>();
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly generationSize: number;
 
-  constructor(private readonly max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new RangeError(`cache size must be a positive integer, got ${max}`);
+  constructor(max: number) {
+    if (!Number.isInteger(max) || max < 2) throw new RangeError(`cache size must be an integer of at least 2, got ${max}`);
+    this.generationSize = Math.floor(max / 2);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
   }
 
   get(key: K): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
+    const value = this.young.get(key);
+    if (value !== undefined) return value;
+    const aged = this.old.get(key);
+    if (aged !== undefined) {
+      this.old.delete(key);
+      this.set(key, aged);
     }
-    return value;
+    return aged;
   }
 
   set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    while (this.map.size > this.max) {
-      const oldest = this.map.keys().next();
-      if (oldest.done === true) break;
-      this.map.delete(oldest.value);
+    if (this.young.size >= this.generationSize && !this.young.has(key)) {
+      this.old = this.young;
+      this.young = new Map();
     }
+    this.young.set(key, value);
   }
 }

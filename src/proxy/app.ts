@@ -3,19 +3,19 @@
  * gets a JSON error. There is no other way in: the target of every request is fixed by its route,
  * and the route table is a Map built once.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { Route } from '../config/routes';
 import type { Logger } from '../log/logger';
 import type { ExchangeServices } from './exchange';
 import { forwardOnRoute, type RouteProxyOptions } from './routeProxy';
 import { notAForwardProxyBody, unknownRouteBody, type SidecarErrorBody } from './upstreamErrors';
-import type { UpstreamTimeouts } from './upstreamTimeouts';
 
 export interface ProxyAppOptions {
   routes: readonly Route[];
   maxBodyBytes: number;
-  timeouts: UpstreamTimeouts;
+  /** Keep-alive pool to every upstream, with the configured deadlines (see createUpstreamPool). */
+  upstreamPool: Dispatcher;
   services: ExchangeServices;
   headerAttributes: (req: http.IncomingMessage) => Record<string, string>;
   logger: Logger;
@@ -23,20 +23,13 @@ export interface ProxyAppOptions {
 
 export type ProxyHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-export function createUpstreamAgents(): { http: http.Agent; https: https.Agent } {
-  // Keep-alive pools: a TLS handshake per LLM call would add tens of milliseconds.
-  const options = { keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' as const };
-  return { http: new http.Agent(options), https: new https.Agent(options) };
-}
-
-export function createProxyApp(options: ProxyAppOptions, agents = createUpstreamAgents()): ProxyHandler {
+export function createProxyApp(options: ProxyAppOptions): ProxyHandler {
   const routes = new Map(options.routes.map((route) => [route.name, route]));
   const forwarding: RouteProxyOptions = {
     maxBodyBytes: options.maxBodyBytes,
-    timeouts: options.timeouts,
     services: options.services,
     headerAttributes: options.headerAttributes,
-    agents,
+    upstreamPool: options.upstreamPool,
   };
   return (req, res) => {
     const url = req.url ?? '/';

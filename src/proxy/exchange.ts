@@ -58,10 +58,18 @@ export class Exchange {
     if (this.finished) return;
     this.finished = true;
     const endedAt = performance.now();
-    const settled = this.observer?.settled() ?? Promise.resolve();
-    settled
-      .then(() => this.services.record(this.measure(outcome, endedAt)))
-      .catch((error: unknown) => this.services.telemetryError('record', error));
+    const settled = this.observer?.settled();
+    // Only a compressed answer is still being decoded here; everything else is recorded now.
+    if (settled === undefined) this.record(outcome, endedAt);
+    else settled.then(() => this.record(outcome, endedAt)).catch((error: unknown) => this.services.telemetryError('record', error));
+  }
+
+  private record(outcome: Outcome, endedAt: number): void {
+    try {
+      this.services.record(this.measure(outcome, endedAt));
+    } catch (error) {
+      this.services.telemetryError('record', error);
+    }
   }
 
   private measure(outcome: Outcome, endedAt: number): CompletedCall {

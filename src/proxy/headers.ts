@@ -15,8 +15,12 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+const NOTHING_LISTED: ReadonlySet<string> = new Set();
+
 /** Lower-cased names listed in a `Connection` header are hop-by-hop too. */
-function connectionListed(connection: string | string[] | undefined): Set<string> {
+function connectionListed(connection: string | string[] | undefined): ReadonlySet<string> {
+  // Nearly every client and provider sends one of these; both name only hop-by-hop headers anyway.
+  if (connection === 'keep-alive' || connection === 'close' || connection === 'Keep-Alive') return NOTHING_LISTED;
   const value = Array.isArray(connection) ? connection.join(',') : (connection ?? '');
   return new Set(
     value
@@ -26,7 +30,7 @@ function connectionListed(connection: string | string[] | undefined): Set<string
   );
 }
 
-export function isHopByHop(name: string, listed: Set<string>): boolean {
+export function isHopByHop(name: string, listed: ReadonlySet<string>): boolean {
   const lower = name.toLowerCase();
   return HOP_BY_HOP.has(lower) || listed.has(lower);
 }

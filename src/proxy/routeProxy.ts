@@ -1,43 +1,38 @@
 /**
  * Forwards one request on a route: read (and maybe rewrite) the request body, send it upstream
- * over a keep-alive agent with node:http(s), and stream the response back through a
- * ResponseObserver. Provider knowledge stays behind the route's dialect.
+ * through the keep-alive pool (undici's dispatcher, see ./upstreamTimeouts), and stream the
+ * response back through a ResponseObserver. Provider knowledge stays behind the route's dialect.
  *
  * Why not http-proxy-middleware: measured on the 2-core bench machine, express +
  * http-proxy-middleware capped the sidecar at ~1,450 req/s (16 connections) while a bare
- * node:http forwarder reached ~3,500; the proxy library's per-request event plumbing and the
- * router were most of the difference (see the closing note of issue 5).
+ * forwarder reached ~3,500 on node:http and ~10,000 on undici; the proxy library's per-request
+ * event plumbing and node:http's client were most of the difference (see issue 5).
  */
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { Route } from '../config/routes';
-import { framingFor, ResponseObserver } from '../observe/responseObserver';
 import { parseJson } from '../providers/json';
 import type { RequestView } from '../providers/types';
-import { ERROR_TYPE } from '../telemetry/names';
 import { Exchange, type ExchangeServices } from './exchange';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
+import { upstreamRequestHeaders } from './headers';
 import { bodyPlan, readBody } from './requestBody';
-import { upstreamErrorBody } from './upstreamErrors';
-import { armRequestDeadlines, watchIdle, type UpstreamTimeouts } from './upstreamTimeouts';
+import { UpstreamCall } from './upstreamCall';
 
 export interface RouteProxyOptions {
   maxBodyBytes: number;
-  timeouts: UpstreamTimeouts;
   services: ExchangeServices;
   /** Maps request headers to extra metric attributes (bounded); empty when not configured. */
   headerAttributes(req: IncomingMessage): Record<string, string>;
-  agents: { http: http.Agent; https: https.Agent };
+  upstreamPool: Dispatcher;
 }
 
 /** Forward `req` (whose path after the route prefix is `rest`) to the route's upstream. */
 export function forwardOnRoute(route: Route, rest: string, req: IncomingMessage, res: ServerResponse, options: RouteProxyOptions): void {
   const exchange = new Exchange(route, options.services, options.headerAttributes(req));
-  res.on('close', () => {
-    if (!res.writableFinished) exchange.finish({ kind: 'cancelled' });
-  });
+  // Built now so a client that leaves while its body is still being read is noticed too.
+  const call = new UpstreamCall(res, exchange, rest, options);
   inspectRequest(req, rest, exchange, options).then(
-    () => sendUpstream(route, rest, req, res, exchange, options),
+    () => sendUpstream(route, rest, req, exchange, call, options.upstreamPool),
     () => {
       // The client's body could not be read (it went away): nothing to forward.
       exchange.finish({ kind: 'cancelled' });
@@ -74,98 +69,33 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
   }
 }
 
-function sendUpstream(route: Route, rest: string, req: IncomingMessage, res: ServerResponse, exchange: Exchange, options: RouteProxyOptions): void {
-  if (res.destroyed) return;
-  const secure = route.target.protocol === 'https:';
-  const headers: OutgoingHttpHeaders | string[] = upstreamRequestHeaders(req.rawHeaders, route.target.host, {
+
+function sendUpstream(route: Route, rest: string, req: IncomingMessage, exchange: Exchange, call: UpstreamCall, pool: Dispatcher): void {
+  if (call.clientLeft()) return;
+  const headers = upstreamRequestHeaders(req.rawHeaders, route.target.host, {
     contentLength: exchange.upstreamBody?.length,
     // Usage chunks can only be removed from a readable stream, so ask for it uncompressed.
     identityEncoding: exchange.hideInjectedUsage,
   });
-  const upstream: ClientRequest = (secure ? https : http).request({
-    protocol: route.target.protocol,
-    hostname: route.target.hostname,
-    port: route.serverPort,
-    method: req.method,
-    path: joinPath(route.target.pathname, rest),
-    headers,
-    agent: secure ? options.agents.https : options.agents.http,
-    servername: secure ? route.target.hostname : undefined,
-  });
-  upstream.once('socket', () => armRequestDeadlines(upstream, options.timeouts));
-  upstream.once('response', (proxyRes) => relayResponse(proxyRes, res, exchange, options));
-  upstream.once('error', (error) => failUpstream(error, req, res, route, exchange, rest));
-  res.once('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  if (exchange.upstreamBody) upstream.end(exchange.upstreamBody);
-  else req.pipe(upstream);
+  pool.dispatch(
+    {
+      origin: route.target.origin,
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      path: joinPath(route.target.pathname, rest),
+      headers,
+      body: exchange.upstreamBody ?? (hasBody(req) ? req : undefined),
+    },
+    call,
+  );
+}
+
+/** RFC 9112 §6.3: a request has a body only when it says so; a GET must not grow an empty chunked one. */
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** `<target path>` + `<rest>`: the route's path prefix keeps its place in front. */
 function joinPath(prefix: string, rest: string): string {
   const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
   return `${base}${rest.startsWith('/') || rest.startsWith('?') ? rest : `/${rest}`}` || '/';
-}
-
-function relayResponse(proxyRes: IncomingMessage, res: ServerResponse, exchange: Exchange, options: RouteProxyOptions): void {
-  const status = proxyRes.statusCode ?? 502;
-  const framing = framingFor(status, proxyRes.headers['content-type']);
-  const rewriting = exchange.hideInjectedUsage && framing === 'sse';
-  if (res.destroyed) {
-    proxyRes.destroy();
-    return;
-  }
-  res.writeHead(status, proxyRes.statusMessage, clientResponseHeaders(proxyRes.rawHeaders, rewriting));
-  exchange.responseStarted(status, proxyRes.headers);
-  const observer = new ResponseObserver({
-    dialect: exchange.route.provider.dialect,
-    framing,
-    hideInjectedUsage: rewriting,
-    contentEncoding: proxyRes.headers['content-encoding'],
-    maxBodyBytes: options.maxBodyBytes,
-    timeJsonChunks: exchange.facts?.streaming === true && status < 400,
-    onTelemetryError: options.services.telemetryError,
-  });
-  exchange.observer = observer;
-  watchIdle(proxyRes, options.timeouts.idleMs, () => exchange.finish({ kind: 'upstream_failed', errorType: ERROR_TYPE.timeout }));
-
-  proxyRes.on('data', (chunk: Buffer) => {
-    const out = observer.forward(chunk);
-    if (out.length > 0 && !res.write(out)) proxyRes.pause();
-  });
-  res.on('drain', () => proxyRes.resume());
-  // A client that leaves mid-stream: sendUpstream destroys the upstream request, which ends proxyRes too.
-  proxyRes.on('end', () => {
-    const tail = observer.endOfBody();
-    res.end(tail.length > 0 ? tail : undefined);
-    exchange.finish({ kind: 'completed' });
-  });
-  proxyRes.on('error', () => {
-    // The provider broke the stream: the client sees the same broken stream a direct call would.
-    exchange.finish({ kind: 'upstream_failed', errorType: ERROR_TYPE.connectionError });
-    res.destroy();
-  });
-  proxyRes.on('aborted', () => {
-    exchange.finish({ kind: 'upstream_failed', errorType: ERROR_TYPE.connectionError });
-    res.destroy();
-  });
-}
-
-function failUpstream(error: Error, req: IncomingMessage, res: ServerResponse, route: Route, exchange: Exchange, rest: string): void {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (req.socket.destroyed || res.destroyed) {
-    exchange.finish({ kind: 'cancelled' });
-    return;
-  }
-  const timedOut = code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
-  exchange.finish({ kind: 'upstream_failed', errorType: timedOut ? ERROR_TYPE.timeout : ERROR_TYPE.connectionError });
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const status = timedOut ? 504 : 502;
-  const body = JSON.stringify(upstreamErrorBody(route, status, code, rest.split('?')[0] ?? rest));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

@@ -66,6 +66,8 @@ export function readRateLimitHeaders(headers: Record<string, HeaderValue>, nowMs
   const candidates: Array<{ rank: number; name: string; resource: string; field: Field; value: string }> = [];
   for (const [rawName, rawValue] of Object.entries(headers)) {
     const name = rawName.toLowerCase();
+    // Every pattern below names "ratelimit"; most headers are rejected here without a regex.
+    if (!name.includes('ratelimit')) continue;
     const value = Array.isArray(rawValue) ? rawValue[0] : rawValue;
     if (typeof value !== 'string') continue;
     let m: RegExpExecArray | null;

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 
 import {
   CostCalculator,
+  flatPrices,
   GENAI_PRICES_PROVIDER_IDS,
   genaiPricesProviderId,
   type CostQuery,
@@ -329,7 +330,12 @@ describe('CostCalculator: memo cache', () => {
   it('honours a custom bound', () => {
     const calc = new CostCalculator([], { maxCacheEntries: 3 });
     for (let i = 0; i < 50; i++) calc.costUsd({ providerName: 'openai', responseModel: `m${i}`, usage: { input: 1 } });
-    expect(calc.cacheSize).toBe(3);
+    expect(calc.cacheSize).toBeGreaterThan(0);
+    expect(calc.cacheSize).toBeLessThanOrEqual(3);
+  });
+
+  it('rejects a bound too small to hold two generations', () => {
+    expect(() => new CostCalculator([], { maxCacheEntries: 1 })).toThrow(RangeError);
   });
 });
 
@@ -500,6 +506,7 @@ describe('flat-price fast path agrees with the package', () => {
     ['openai', 'openai', 'gpt-4o'],
     ['anthropic', 'anthropic', 'claude-3-5-sonnet-20240620'],
     ['anthropic', 'anthropic', 'claude-sonnet-4-20250514'],
+    ['openai', 'openai', 'gpt-4o-audio-preview'],
     ['gcp.gemini', 'google', 'gemini-2.5-flash'],
     ['mistral_ai', 'mistral', 'mistral-large-latest'],
     ['deepseek', 'deepseek', 'deepseek-chat'],
@@ -526,5 +533,37 @@ describe('flat-price fast path agrees with the package', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('which price tables take the fast path', () => {
+  const pricesOf = (model: string, providerId: string): unknown => calcPrice({}, model, { providerId })?.model.prices;
+
+  test.each([
+    // web_searches_kcount / storage_searches_kcount price searches the sidecar never reports.
+    ['gpt-4o-mini', 'openai'],
+    ['gpt-4o', 'openai'],
+    // cache_write_1h_mtok, web_searches_kcount
+    ['claude-sonnet-4-20250514', 'anthropic'],
+    // input_audio_mtok, cache_audio_read_mtok
+    ['gemini-2.5-flash', 'google'],
+  ])('%s (%s) is flat', (model, providerId) => {
+    const prices = pricesOf(model, providerId) as Record<string, number>;
+    expect(flatPrices(prices)).toEqual({ input: prices.input_mtok, output: prices.output_mtok, cacheRead: prices.cache_read_mtok, cacheWrite: prices.cache_write_mtok });
+  });
+
+  test('tiered and dated tables go to calcPrice', () => {
+    expect(flatPrices(pricesOf('gemini-2.5-pro', 'google'))).toBeUndefined();
+    expect(flatPrices(pricesOf('o3', 'openai'))).toBeUndefined();
+  });
+
+  test.each([
+    ['a per-request price', { input_mtok: 1, output_mtok: 2, requests_kcount: 1 }],
+    ['a separate reasoning price', { input_mtok: 1, output_mtok: 2, output_reasoning_mtok: 3 }],
+    ['an unknown key', { input_mtok: 1, output_mtok: 2, input_text_mtok: 1 }],
+    ['a tiered input price', { input_mtok: { base: 1, tiers: [] }, output_mtok: 2 }],
+    ['no output price', { input_mtok: 1 }],
+  ])('%s goes to calcPrice', (_what, prices) => {
+    expect(flatPrices(prices)).toBeUndefined();
   });
 });

@@ -1,0 +1,126 @@
+/**
+ * The upstream leg of one call, as an undici dispatch handler: relays the provider's answer to
+ * the client as it arrives (backpressure both ways), feeds the ResponseObserver on the side, and
+ * ends the Exchange exactly once however the leg ends. When the sidecar itself has to end a call
+ * before any response byte went out, the client gets a 502/504 in the route API's error shape.
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { framingFor, ResponseObserver } from '../observe/responseObserver';
+import { ERROR_TYPE } from '../telemetry/names';
+import type { Exchange, ExchangeServices } from './exchange';
+import { clientResponseHeaders } from './headers';
+import { upstreamErrorBody } from './upstreamErrors';
+import { classifyUpstreamError } from './upstreamTimeouts';
+
+export interface UpstreamCallOptions {
+  maxBodyBytes: number;
+  services: ExchangeServices;
+}
+
+const CLIENT_GONE = 'client went away';
+
+export class UpstreamCall implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private observer: ResponseObserver | undefined;
+  private clientGone = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly exchange: Exchange,
+    /** Path after the route prefix, named (without query) in the sidecar's own error answers. */
+    private readonly rest: string,
+    private readonly options: UpstreamCallOptions,
+  ) {
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.clientGone = true;
+      exchange.finish({ kind: 'cancelled' });
+      this.controller?.abort(new Error(CLIENT_GONE));
+    });
+    res.on('drain', () => this.controller?.resume());
+  }
+
+  /** The client is gone: nothing more to send upstream. */
+  clientLeft(): boolean {
+    return this.clientGone || this.res.destroyed;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new Error(CLIENT_GONE));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    // Informational answers (103 Early Hints) are the upstream connection's business, not the client's.
+    if (status < 200) return;
+    const res = this.res;
+    const exchange = this.exchange;
+    const framing = framingFor(status, firstValue(headers['content-type']));
+    const rewriting = exchange.hideInjectedUsage && framing === 'sse';
+    res.writeHead(status, statusMessage || undefined, clientResponseHeaders(rawHeaderStrings(controller.rawHeaders), rewriting));
+    exchange.responseStarted(status, headers);
+    this.observer = new ResponseObserver({
+      dialect: exchange.route.provider.dialect,
+      framing,
+      hideInjectedUsage: rewriting,
+      contentEncoding: firstValue(headers['content-encoding']),
+      maxBodyBytes: this.options.maxBodyBytes,
+      timeJsonChunks: exchange.facts?.streaming === true && status < 400,
+      onTelemetryError: this.options.services.telemetryError,
+    });
+    exchange.observer = this.observer;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.observer) return;
+    const out = this.observer.forward(chunk);
+    if (out.length > 0 && !this.res.write(out)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    const tail = this.observer?.endOfBody() ?? '';
+    this.res.end(tail.length > 0 ? tail : undefined);
+    this.exchange.finish({ kind: 'completed' });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.clientLeft()) {
+      // Our own abort, or the upstream failed while the client was leaving anyway.
+      this.exchange.finish({ kind: 'cancelled' });
+      return;
+    }
+    const { timedOut, code } = classifyUpstreamError(error);
+    this.exchange.finish({ kind: 'upstream_failed', errorType: timedOut ? ERROR_TYPE.timeout : ERROR_TYPE.connectionError });
+    const res = this.res;
+    if (res.headersSent) {
+      // The provider broke the answer midway: the client sees the same cut a direct call would.
+      res.destroy();
+      return;
+    }
+    const status = timedOut ? 504 : 502;
+    const body = JSON.stringify(upstreamErrorBody(this.exchange.route, status, code, pathOnly(this.rest)));
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** undici hands raw header names and values as latin1 Buffers; node's writeHead wants strings. */
+function rawHeaderStrings(raw: Dispatcher.DispatchController['rawHeaders']): string[] {
+  if (!Array.isArray(raw)) return [];
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i += 1) {
+    const item = raw[i];
+    out[i] = typeof item === 'string' ? item : (item as Buffer).toString('latin1');
+  }
+  return out;
+}
+
+function pathOnly(rest: string): string {
+  const query = rest.indexOf('?');
+  return query === -1 ? rest : rest.slice(0, query);
+}
