@@ -3,7 +3,7 @@
  * run, the server on port 0, requests that verify the certificate. Every answer is `allowed`,
  * echoes the uid, and its JSONPatch applies (fast-json-patch, validating) to the pod it came for.
  */
-import { execFileSync } from 'node:child_process';
+import { makeCertificate } from '../helpers/tls';
 import * as fs from 'node:fs';
 import https from 'node:https';
 import * as os from 'node:os';
@@ -18,18 +18,6 @@ let dir: string;
 let ca: Buffer;
 let config: WebhookConfig;
 let webhook: RunningWebhook;
-
-/** A self-signed certificate for 127.0.0.1; openssl is a test prerequisite, its absence fails the suite. */
-function makeCertificate(into: string, name: string): { cert: string; key: string } {
-  const cert = path.join(into, `${name}.crt`);
-  const key = path.join(into, `${name}.key`);
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=genai-sidecar-webhook', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert],
-    { stdio: 'pipe' },
-  );
-  return { cert, key };
-}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genai-webhook-'));
