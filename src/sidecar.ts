@@ -34,7 +34,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   const costs = new CostCalculator(config.priceOverrides);
   let recorder: CallRecorder | undefined;
   const telemetry = startTelemetry(config.telemetry, logger, () => recorder?.telemetryError('export'));
-  recorder = new CallRecorder(telemetry.meter, { maxAttributeValues: config.maxAttributeValues });
+  recorder = new CallRecorder(telemetry.meter, telemetry.boundInstruments, { maxAttributeValues: config.maxAttributeValues });
   const activeRecorder = recorder;
 
   const services: ExchangeServices = {

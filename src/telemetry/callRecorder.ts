@@ -1,10 +1,11 @@
 /**
- * Turns one completed call into measurements. Instruments are created once; per call the work
- * is building one attribute set and a handful of `record()` calls.
+ * Turns one completed call into measurements. Instruments are created once, and handles are bound
+ * once per attribute set: per call the work is one key, one Map lookup and a few additions.
  */
-import type { Attributes, Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import type { Attributes, Counter, Meter, ObservableGauge } from '@opentelemetry/api';
 import type { RateLimitReading } from './rateLimitHeaders';
 import type { TokenUsage } from '../providers/types';
+import { MAX_SERIES_PER_INSTRUMENT, OVERFLOW_ATTRIBUTES, type BoundCounter, type BoundHistogram, type BoundInstrumentsProducer, type CounterHandle, type HistogramHandle } from './boundInstruments';
 import { CardinalityLimiter } from './cardinality';
 import { ATTR, METRICS, TOKEN_DETAIL_TYPE, TOKEN_TYPE, type MetricDefinition } from './names';
 
@@ -39,27 +40,55 @@ interface RateLimitKey {
   reading: RateLimitReading;
 }
 
+type HistogramName = 'duration' | 'firstChunk' | 'chunkGap' | 'input' | 'output';
+type CounterName = 'cacheRead' | 'cacheWrite' | 'reasoning' | 'cost';
+
+/** Handles for one attribute set of a call, bound on first use (most calls never need some). */
+class CallSeries {
+  private readonly histograms: Partial<Record<HistogramName, HistogramHandle>> = {};
+  private readonly counters: Partial<Record<CounterName, CounterHandle>> = {};
+
+  constructor(
+    readonly attributes: Attributes,
+    readonly withStatus: Attributes,
+    private readonly key: string,
+  ) {}
+
+  histogram(name: HistogramName, instrument: BoundHistogram, attributes: () => Attributes): HistogramHandle {
+    // The handle name is part of the key: input and output tokens share one instrument.
+    return (this.histograms[name] ??= instrument.bind(`${this.key}\u0000${name}`, attributes));
+  }
+
+  counter(name: CounterName, instrument: BoundCounter, attributes: () => Attributes): CounterHandle {
+    return (this.counters[name] ??= instrument.bind(`${this.key}\u0000${name}`, attributes));
+  }
+}
+
 export class CallRecorder {
-  private readonly tokenUsage: Histogram;
-  private readonly duration: Histogram;
-  private readonly timeToFirstChunk: Histogram;
-  private readonly timePerOutputChunk: Histogram;
-  private readonly tokenDetail: Counter;
-  private readonly cost: Counter;
+  private readonly tokenUsage: BoundHistogram;
+  private readonly duration: BoundHistogram;
+  private readonly timeToFirstChunk: BoundHistogram;
+  private readonly timePerOutputChunk: BoundHistogram;
+  private readonly tokenDetail: BoundCounter;
+  private readonly cost: BoundCounter;
   private readonly telemetryErrors: Counter;
   private readonly models: CardinalityLimiter;
   private readonly errorTypes: CardinalityLimiter;
+  /** Attribute sets seen so far, by a key built from the call's (already bounded) values. */
+  private readonly series = new Map<string, CallSeries>();
+  private overflowSeries: CallSeries | undefined;
   /** Last rate-limit reading per (provider, server, model-less) identity; observed by gauges. */
   private readonly rateLimits = new Map<string, RateLimitKey>();
   private readonly maxRateLimitSeries = 256;
 
-  constructor(meter: Meter, limits: RecorderLimits) {
-    this.tokenUsage = histogram(meter, METRICS.tokenUsage);
-    this.duration = histogram(meter, METRICS.operationDuration);
-    this.timeToFirstChunk = histogram(meter, METRICS.timeToFirstChunk);
-    this.timePerOutputChunk = histogram(meter, METRICS.timePerOutputChunk);
-    this.tokenDetail = counter(meter, METRICS.tokenDetail);
-    this.cost = counter(meter, METRICS.cost);
+  /** `instruments` holds the per-call metrics (bound handles); `meter` the rare ones (errors, gauges). */
+  constructor(meter: Meter, instruments: BoundInstrumentsProducer, limits: RecorderLimits) {
+    this.tokenUsage = instruments.histogram(METRICS.tokenUsage);
+    this.duration = instruments.histogram(METRICS.operationDuration);
+    this.timeToFirstChunk = instruments.histogram(METRICS.timeToFirstChunk);
+    this.timePerOutputChunk = instruments.histogram(METRICS.timePerOutputChunk);
+    this.tokenDetail = instruments.counter(METRICS.tokenDetail);
+    this.cost = instruments.counter(METRICS.cost);
     this.telemetryErrors = counter(meter, METRICS.telemetryErrors);
     this.models = new CardinalityLimiter(limits.maxAttributeValues);
     this.errorTypes = new CardinalityLimiter(limits.maxAttributeValues, 64);
@@ -67,19 +96,22 @@ export class CallRecorder {
   }
 
   record(call: CompletedCall): void {
-    const attributes = this.attributesFor(call);
-    const withStatus = call.httpStatus === undefined ? attributes : { ...attributes, [ATTR.httpStatusCode]: call.httpStatus };
-    this.duration.record(call.durationSeconds, withStatus);
-    if (call.timeToFirstChunkSeconds !== undefined) this.timeToFirstChunk.record(call.timeToFirstChunkSeconds, attributes);
-    for (const gap of call.chunkGapsSeconds) this.timePerOutputChunk.record(gap, attributes);
+    const series = this.seriesFor(call);
+    const attributes = series.attributes;
+    series.histogram('duration', this.duration, () => series.withStatus).record(call.durationSeconds);
+    if (call.timeToFirstChunkSeconds !== undefined) series.histogram('firstChunk', this.timeToFirstChunk, () => attributes).record(call.timeToFirstChunkSeconds);
+    if (call.chunkGapsSeconds.length > 0) {
+      const gaps = series.histogram('chunkGap', this.timePerOutputChunk, () => attributes);
+      for (const gap of call.chunkGapsSeconds) gaps.record(gap);
+    }
     const { usage } = call;
-    if (usage.input !== undefined) this.tokenUsage.record(usage.input, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.input });
-    if (usage.output !== undefined) this.tokenUsage.record(usage.output, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output });
-    this.addDetail(usage.cacheRead, TOKEN_DETAIL_TYPE.cacheRead, attributes);
-    this.addDetail(usage.cacheWrite, TOKEN_DETAIL_TYPE.cacheWrite, attributes);
-    this.addDetail(usage.reasoning, TOKEN_DETAIL_TYPE.reasoning, attributes);
-    if (call.costUsd !== undefined && call.costUsd > 0) this.cost.add(call.costUsd, attributes);
-    this.rememberRateLimits(call);
+    if (usage.input !== undefined) series.histogram('input', this.tokenUsage, () => ({ ...attributes, [ATTR.tokenType]: TOKEN_TYPE.input })).record(usage.input);
+    if (usage.output !== undefined) series.histogram('output', this.tokenUsage, () => ({ ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output })).record(usage.output);
+    this.addDetail(series, 'cacheRead', usage.cacheRead, TOKEN_DETAIL_TYPE.cacheRead);
+    this.addDetail(series, 'cacheWrite', usage.cacheWrite, TOKEN_DETAIL_TYPE.cacheWrite);
+    this.addDetail(series, 'reasoning', usage.reasoning, TOKEN_DETAIL_TYPE.reasoning);
+    if (call.costUsd !== undefined && call.costUsd > 0) series.counter('cost', this.cost, () => attributes).add(call.costUsd);
+    if (call.rateLimits.length > 0) this.rememberRateLimits(call);
   }
 
   /** Count a telemetry failure that did not affect traffic. */
@@ -87,7 +119,19 @@ export class CallRecorder {
     this.telemetryErrors.add(1, { [ATTR.telemetryStage]: stage });
   }
 
-  private attributesFor(call: CompletedCall): Attributes {
+  private seriesFor(call: CompletedCall): CallSeries {
+    const requestModel = call.requestModel === undefined ? undefined : this.models.admit(call.requestModel);
+    const responseModel = call.responseModel === undefined ? undefined : this.models.admit(call.responseModel);
+    const errorType = call.errorType === undefined ? undefined : this.errorTypes.admit(call.errorType);
+    // Values are bounded (limiters, routes, header mapper), so the key space is too; \u0001 marks absent.
+    let key = `${call.operation}\u0000${call.providerName}\u0000${call.serverAddress}\u0000${call.serverPort}\u0000${requestModel ?? '\u0001'}\u0000${responseModel ?? '\u0001'}\u0000${errorType ?? '\u0001'}\u0000${call.httpStatus ?? '\u0001'}`;
+    for (const name in call.extraAttributes) key += `\u0000${name}=${call.extraAttributes[name]}`;
+    const found = this.series.get(key);
+    if (found !== undefined) return found;
+    if (this.series.size >= MAX_SERIES_PER_INSTRUMENT) {
+      this.overflowSeries ??= new CallSeries(OVERFLOW_ATTRIBUTES, OVERFLOW_ATTRIBUTES, '\u0002overflow');
+      return this.overflowSeries;
+    }
     const attributes: Attributes = {
       ...call.extraAttributes,
       [ATTR.operationName]: call.operation,
@@ -95,15 +139,18 @@ export class CallRecorder {
       [ATTR.serverAddress]: call.serverAddress,
       [ATTR.serverPort]: call.serverPort,
     };
-    if (call.requestModel !== undefined) attributes[ATTR.requestModel] = this.models.admit(call.requestModel);
-    if (call.responseModel !== undefined) attributes[ATTR.responseModel] = this.models.admit(call.responseModel);
-    if (call.errorType !== undefined) attributes[ATTR.errorType] = this.errorTypes.admit(call.errorType);
-    return attributes;
+    if (requestModel !== undefined) attributes[ATTR.requestModel] = requestModel;
+    if (responseModel !== undefined) attributes[ATTR.responseModel] = responseModel;
+    if (errorType !== undefined) attributes[ATTR.errorType] = errorType;
+    const withStatus = call.httpStatus === undefined ? attributes : { ...attributes, [ATTR.httpStatusCode]: call.httpStatus };
+    const created = new CallSeries(attributes, withStatus, key);
+    this.series.set(key, created);
+    return created;
   }
 
-  private addDetail(value: number | undefined, type: string, attributes: Attributes): void {
+  private addDetail(series: CallSeries, name: CounterName, value: number | undefined, type: string): void {
     if (value === undefined) return;
-    this.tokenDetail.add(value, { ...attributes, [ATTR.tokenDetailType]: type });
+    series.counter(name, this.tokenDetail, () => ({ ...series.attributes, [ATTR.tokenDetailType]: type })).add(value);
   }
 
   private rememberRateLimits(call: CompletedCall): void {
@@ -134,14 +181,6 @@ export class CallRecorder {
       });
     }
   }
-}
-
-function histogram(meter: Meter, definition: MetricDefinition): Histogram {
-  return meter.createHistogram(definition.name, {
-    unit: definition.unit,
-    description: definition.description,
-    advice: definition.buckets ? { explicitBucketBoundaries: [...definition.buckets] } : undefined,
-  });
 }
 
 function counter(meter: Meter, definition: MetricDefinition): Counter {

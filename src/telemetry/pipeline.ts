@@ -16,6 +16,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../log/logger';
+import { BoundInstrumentsProducer } from './boundInstruments';
 import { METER_NAME, RESOURCE_ATTR } from './names';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -33,7 +34,10 @@ export interface TelemetryConfig {
 }
 
 export interface TelemetryPipeline {
+  /** For the rare instruments (telemetry errors, rate-limit gauges). */
   meter: Meter;
+  /** For the per-call instruments, exported by the same reader. */
+  boundInstruments: BoundInstrumentsProducer;
   resource: Record<string, string>;
   /** Export whatever is pending now (used at shutdown and by tests). */
   flush(): Promise<void>;
@@ -52,14 +56,17 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
   };
   // Created at the first export, not at start-up: the exporter packages take 50-85 ms to load.
   const exporter = new ObservedExporter(() => createOtlpExporter(config.protocol, exporterOptions), logger, config.metricsUrl, onExportFailure);
+  const boundInstruments = new BoundInstrumentsProducer({ name: METER_NAME, version: config.version });
   const reader = new PeriodicExportingMetricReader({
     exporter,
+    metricProducers: [boundInstruments],
     exportIntervalMillis: config.exportIntervalMs,
     exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.exportIntervalMs),
   });
   const provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers: [reader] });
   return {
     meter: provider.getMeter(METER_NAME, config.version),
+    boundInstruments,
     resource,
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
