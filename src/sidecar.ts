@@ -11,7 +11,7 @@ import { createAdminServer } from './proxy/admin';
 import { createProxyApp } from './proxy/app';
 import type { ExchangeServices } from './proxy/exchange';
 import { createHeaderAttributeMapper } from './proxy/headerAttributes';
-import { createUpstreamPool } from './proxy/upstreamTimeouts';
+import { createUpstreamPool } from './proxy/upstreamPool';
 import { CallRecorder } from './telemetry/callRecorder';
 import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
 

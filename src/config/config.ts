@@ -2,7 +2,7 @@
 import type { LogFormat, LogLevel } from '../log/logger';
 import type { PriceOverride } from '../pricing/priceFile';
 import type { TelemetryConfig } from '../telemetry/pipeline';
-import type { UpstreamTimeouts } from '../proxy/upstreamTimeouts';
+import type { UpstreamTimeouts } from '../proxy/upstreamPool';
 import type { Route } from './routes';
 
 export interface HostPort {

@@ -1,12 +1,13 @@
 /**
  * Forwards one request on a route: read (and maybe rewrite) the request body, send it upstream
- * through the keep-alive pool (undici's dispatcher, see ./upstreamTimeouts), and stream the
+ * through the keep-alive pool (undici's dispatcher, see ./upstreamPool), and stream the
  * response back through a ResponseObserver. Provider knowledge stays behind the route's dialect.
  *
  * Why not http-proxy-middleware: measured on the 2-core bench machine, express +
- * http-proxy-middleware capped the sidecar at ~1,450 req/s (16 connections) while a bare
- * forwarder reached ~3,500 on node:http and ~10,000 on undici; the proxy library's per-request
- * event plumbing and node:http's client were most of the difference (see issue 5).
+ * http-proxy-middleware capped the sidecar at ~1,450 req/s (16 connections); a bare forwarder
+ * reached 5,000-6,000 on node:http's client and 8,600-10,600 on undici's dispatcher (same day,
+ * same machine). The proxy library's per-request event plumbing and node:http's client were most
+ * of the difference (see issue 5).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';

@@ -11,7 +11,7 @@ import { ERROR_TYPE } from '../telemetry/names';
 import type { Exchange, ExchangeServices } from './exchange';
 import { clientResponseHeaders } from './headers';
 import { upstreamErrorBody } from './upstreamErrors';
-import { classifyUpstreamError } from './upstreamTimeouts';
+import { classifyUpstreamError } from './upstreamPool';
 
 export interface UpstreamCallOptions {
   maxBodyBytes: number;
