@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config/config';
 import { createLogger, type Logger } from './log/logger';
+import { redactUrl } from './log/redact';
 import { CostCalculator } from './pricing/costCalculator';
 import { createAdminServer } from './proxy/admin';
 import { createProxyApp, createUpstreamAgents } from './proxy/app';
@@ -76,7 +77,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     listen: url,
     admin: adminUrl,
     routes: config.routes.map((route) => `/${route.name} -> ${route.target.origin} (${route.provider.providerName})`).join(', '),
-    otlp: config.telemetry.metricsUrl,
+    otlp: redactUrl(config.telemetry.metricsUrl),
   });
 
   let stopping: Promise<void> | undefined;

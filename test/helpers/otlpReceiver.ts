@@ -79,6 +79,8 @@ export interface OtlpReceiver {
   respondWith(status: number): void;
   /** Every accepted export body, decompressed, exactly as received (for leak checks). */
   bodies(): Buffer[];
+  /** Request headers of every request, in arrival order (e.g. to see configured export headers). */
+  requestHeaders(): http.IncomingHttpHeaders[];
   close(): Promise<void>;
 }
 
@@ -393,6 +395,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   let seq = 0;
   let forcedStatus = 200;
   const bodies: Buffer[] = [];
+  const headers: http.IncomingHttpHeaders[] = [];
 
   const handle = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
     const contentType = req.headers['content-type'] ?? '';
@@ -448,6 +451,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      headers.push(req.headers);
       try {
         handle(req, Buffer.concat(chunks), res);
       } catch (e) {
@@ -531,6 +535,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     latest,
     waitFor,
     bodies: () => [...bodies],
+    requestHeaders: () => [...headers],
     respondWith(status: number) {
       if (!Number.isInteger(status) || status < 200 || status > 599) {
         throw new RangeError(`respondWith: status must be an integer HTTP status 200..599, got ${status}`);
