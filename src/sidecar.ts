@@ -26,6 +26,8 @@ export interface RunningSidecar {
   adminUrl: string;
   telemetry: TelemetryPipeline;
   logger: Logger;
+  /** Client connections the proxy holds open now (leak checks: zero once every client has left). */
+  openConnections(): Promise<number>;
   /** Stop accepting, let in-flight calls finish (up to the grace period), flush metrics. */
   stop(): Promise<void>;
 }
@@ -95,7 +97,9 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     })();
     return stopping;
   };
-  return { url, adminUrl, telemetry, logger, stop };
+  const openConnections = (): Promise<number> =>
+    new Promise((resolve, reject) => proxyServer.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+  return { url, adminUrl, telemetry, logger, openConnections, stop };
 }
 
 function listen(server: http.Server, host: string, port: number): Promise<void> {
