@@ -1,3 +1,4 @@
+/** URLs in logs and error messages lose userinfo, query and fragment, parseable or not. */
 import { redactUrl } from '../../src/log/redact';
 
 test.each([
