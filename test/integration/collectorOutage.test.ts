@@ -121,12 +121,17 @@ describe.each(FAULTS)('collector $name', (fault) => {
     await fault.end(harness.receiver);
     const recovered = await harness.receiver.waitFor((points) => callCount(points, 'during-outage') === duringOutage.length, 5000);
 
+    // Bounded state: an export carries at most one point per series, however long the outage.
+    const series = harness.receiver.latest().length;
+    const largestExport = Math.max(...harness.receiver.bodies().map(pointsInBody));
     const figures = {
       healthy: { p50: percentile(healthy, 50), p95: percentile(healthy, 95) },
       outage: { p50: percentile(duringOutage, 50), p95: percentile(duringOutage, 95) },
       calls: duringOutage.length,
       failedExports,
       logLinesDuringOutage: outageLogLines.length,
+      series,
+      largestExport,
     };
     process.stdout.write(`collector ${fault.name}: ${JSON.stringify(figures)}\n`);
 
@@ -142,9 +147,6 @@ describe.each(FAULTS)('collector $name', (fault) => {
       (points) => (pointsOf(points, METRICS.telemetryErrors.name, { [ATTR.telemetryStage]: 'export' }).at(-1)?.value ?? 0) >= failedExports,
     );
     expect(pointsOf(counted, METRICS.telemetryErrors.name, { [ATTR.telemetryStage]: 'export' }).length).toBeGreaterThan(0);
-    // Bounded state: an export carries at most one point per series, however long the outage.
-    const series = harness.receiver.latest().length;
-    const largestExport = Math.max(...harness.receiver.bodies().map(pointsInBody));
     expect(largestExport).toBeLessThanOrEqual(series);
     expect(callCount(recovered, 'during-outage')).toBe(duringOutage.length);
   }, 40_000);
