@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config/config';
 import { createLogger, type Logger } from './log/logger';
+import { redactUrl } from './log/redact';
 import { CostCalculator } from './pricing/costCalculator';
 import { createAdminServer } from './proxy/admin';
 import { createProxyApp } from './proxy/app';
@@ -26,6 +27,8 @@ export interface RunningSidecar {
   adminUrl: string;
   telemetry: TelemetryPipeline;
   logger: Logger;
+  /** Client connections the proxy holds open now (leak checks: zero once every client has left). */
+  openConnections(): Promise<number>;
   /** Stop accepting, let in-flight calls finish (up to the grace period), flush metrics. */
   stop(): Promise<void>;
 }
@@ -74,7 +77,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     listen: url,
     admin: adminUrl,
     routes: config.routes.map((route) => `/${route.name} -> ${route.target.origin} (${route.provider.providerName})`).join(', '),
-    otlp: config.telemetry.metricsUrl,
+    otlp: redactUrl(config.telemetry.metricsUrl),
   });
 
   let stopping: Promise<void> | undefined;
@@ -91,7 +94,9 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     })();
     return stopping;
   };
-  return { url, adminUrl, telemetry, logger, stop };
+  const openConnections = (): Promise<number> =>
+    new Promise((resolve, reject) => proxyServer.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+  return { url, adminUrl, telemetry, logger, openConnections, stop };
 }
 
 function listen(server: http.Server, host: string, port: number): Promise<void> {

@@ -69,11 +69,11 @@ export function resolveRunConfig(raw: RawFlags, env: Env, version: string): Side
     telemetry: {
       metricsUrl: endpoint,
       protocol: protocol(single('otlpProtocol', raw, env)),
-      headers: keyValues(list('otlpHeader', raw, env), true),
+      headers: keyValues(list('otlpHeader', raw, env), { percentDecode: true, secretValues: true }),
       exportIntervalMs: positiveInt(single('exportInterval', raw, env), 60_000),
       exportTimeoutMs: positiveInt(single('exportTimeout', raw, env), 30_000),
       serviceName: nonEmpty(serviceName, 'genai-sidecar'),
-      resourceAttributes: keyValues(list('resourceAttribute', raw, env), true),
+      resourceAttributes: keyValues(list('resourceAttribute', raw, env), { percentDecode: true, secretValues: false }),
       version,
     },
     headerAttributes: headerAttributes(list('headerAttribute', raw, env)),
@@ -153,21 +153,36 @@ function oneOf(source: Source & { value: string | undefined }, allowed: readonly
   return value;
 }
 
-/** `key=value` pairs; OTEL_* list values are percent-encoded per the OTel spec. */
-function keyValues(source: Source & { value: string[] }, percentDecode: boolean): Record<string, string> {
+interface KeyValueParsing {
+  /** OTEL_* list values are percent-encoded per the OTel spec. */
+  percentDecode: boolean;
+  /** Values may be credentials (export headers): error messages name the key, never the value. */
+  secretValues: boolean;
+}
+
+/** `key=value` pairs. */
+function keyValues(source: Source & { value: string[] }, parsing: KeyValueParsing): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const item of source.value) {
+  for (const [index, item] of source.value.entries()) {
     const equals = item.indexOf('=');
     const key = equals > 0 ? item.slice(0, equals).trim() : '';
-    if (!key) throw new ConfigError(`${source.origin}: "${item}" must be key=value`);
+    if (!key) {
+      const shown = parsing.secretValues ? `entry ${index + 1} (not shown: it may hold a credential)` : `"${item}"`;
+      throw new ConfigError(`${source.origin}: ${shown} must be key=value`);
+    }
     const value = item.slice(equals + 1).trim();
-    out[percentDecode ? decode(key, source.origin) : key] = percentDecode ? decode(value, source.origin) : value;
+    if (!parsing.percentDecode) {
+      out[key] = value;
+      continue;
+    }
+    const decodedKey = decode(key, `"${key}"`, source.origin);
+    out[decodedKey] = decode(value, parsing.secretValues ? `the value of "${key}" (not shown: it may hold a credential)` : `"${value}"`, source.origin);
   }
   return out;
 }
 
 function headerAttributes(source: Source & { value: string[] }): HeaderAttribute[] {
-  const pairs = keyValues(source, false);
+  const pairs = keyValues(source, { percentDecode: false, secretValues: false });
   return Object.entries(pairs).map(([header, attribute]) => {
     if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) throw new ConfigError(`${source.origin}: "${header}" is not a valid header name`);
     if (!/^[a-z][a-z0-9_.]{0,62}$/.test(attribute)) {
@@ -177,10 +192,11 @@ function headerAttributes(source: Source & { value: string[] }): HeaderAttribute
   });
 }
 
-function decode(text: string, origin: string): string {
+/** `shown` is how the error message names the text. */
+function decode(text: string, shown: string, origin: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new ConfigError(`${origin}: "${text}" has an invalid percent-encoding`);
+    throw new ConfigError(`${origin}: ${shown} has an invalid percent-encoding`);
   }
 }

@@ -4,6 +4,7 @@
  */
 import { defaultRoutes, findProvider, providerKeys } from '../providers/registry';
 import type { ProviderProfile } from '../providers/types';
+import { redactUrl } from '../log/redact';
 import { ConfigError } from './errors';
 
 export interface Route {
@@ -19,7 +20,8 @@ const ROUTE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** `origin` names where the spec came from (the flag or its env variable) in error messages. */
 export function parseUpstream(spec: string, origin = '--upstream'): Route {
-  const where = `${origin} "${spec}"`;
+  // Error messages reach logs: the URL is shown without the credentials it must not carry anyway.
+  const where = `${origin} "${redactUrl(spec)}"`;
   const equals = spec.indexOf('=');
   if (equals <= 0) throw new ConfigError(`${where}: expected <route>=<url> or <route>:<provider>=<url>`);
   const left = spec.slice(0, equals);
@@ -43,7 +45,8 @@ export function parseUpstream(spec: string, origin = '--upstream'): Route {
 }
 
 export function buildRoute(name: string, rawUrl: string, provider: ProviderProfile, spec = rawUrl, origin = '--upstream'): Route {
-  const where = `${origin} "${spec}"`;
+  // Error messages reach logs: the URL is shown without the credentials it must not carry anyway.
+  const where = `${origin} "${redactUrl(spec)}"`;
   let target: URL;
   try {
     target = new URL(rawUrl);

@@ -36,6 +36,8 @@ export class ResponseObserver {
   /** performance.now() when the first content chunk completed. */
   firstContentAt: number | undefined;
   readonly chunkGapsSeconds: number[] = [];
+  /** A body framed as one JSON document was not JSON (garbage, an HTML page). */
+  bodyUnreadable = false;
 
   private lastContentAt: number | undefined;
   private broken = false;
@@ -185,6 +187,7 @@ export class ResponseObserver {
     this.bodyParts = [];
     const json = parseJson(body);
     if (json === undefined) {
+      this.bodyUnreadable = true;
       this.options.onTelemetryError('response_not_json', undefined);
       return;
     }

@@ -38,11 +38,14 @@ export function identifier(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Sum of the parts that were reported; undefined when none was. */
+/**
+ * Sum of the parts that were reported; undefined when none was. A sum past 2^53 is garbage too:
+ * doubles round it, so it would be a count the provider never sent.
+ */
 export function sumReported(...parts: Array<number | undefined>): number | undefined {
   let total: number | undefined;
   for (const part of parts) if (part !== undefined) total = (total ?? 0) + part;
-  return total;
+  return total === undefined || Number.isSafeInteger(total) ? total : undefined;
 }
 
 /** Record an error the provider reported in the body; `code` may be missing. */

@@ -78,6 +78,10 @@ export class Exchange {
     const streaming = facts?.streaming === true;
     const firstContentAt = this.observer?.firstContentAt;
     const costUsd = this.safeCost(response.responseModel, response.usage);
+    // A recognised, non-streamed call whose answer is not the JSON document it must be brought no
+    // completion back (an SDK fails to parse it), whatever the status said. Unrecognised traffic
+    // may legitimately be binary (audio, files), and streams are judged by their framing.
+    const unreadable = facts !== undefined && !streaming && this.observer?.bodyUnreadable === true;
     return {
       providerName: this.route.provider.providerName,
       serverAddress: this.route.serverAddress,
@@ -85,7 +89,7 @@ export class Exchange {
       operation: facts?.operation ?? UNRECOGNISED_OPERATION,
       requestModel: facts?.requestModel,
       responseModel: response.responseModel,
-      errorType: errorTypeFor(outcome, this.status, response.failed === true, response.errorCode),
+      errorType: errorTypeFor(outcome, this.status, response.failed === true || unreadable, response.errorCode),
       httpStatus: this.status,
       durationSeconds: (endedAt - this.startedAt) / 1000,
       timeToFirstChunkSeconds: streaming && firstContentAt !== undefined ? (firstContentAt - this.startedAt) / 1000 : undefined,
@@ -109,7 +113,8 @@ export class Exchange {
 
 /**
  * `error.type`: the sidecar's own low-cardinality kinds for calls that never completed, else the
- * provider's error identifier, else the HTTP status. Success leaves it unset.
+ * provider's error identifier, else the HTTP status, else `_OTHER` for a 2xx whose body failed
+ * (it reported an error, or could not be read at all). Success leaves it unset.
  */
 export function errorTypeFor(outcome: Outcome, status: number | undefined, failedInBody: boolean, errorCode: string | undefined): string | undefined {
   if (outcome.kind === 'cancelled') return ERROR_TYPE.cancelled;

@@ -16,6 +16,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../log/logger';
+import { redactUrl } from '../log/redact';
 import { BoundInstrumentsProducer } from './boundInstruments';
 import { METER_NAME, RESOURCE_ATTR } from './names';
 
@@ -55,7 +56,7 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
     temporalityPreference: AggregationTemporality.CUMULATIVE,
   };
   // Created at the first export, not at start-up: the exporter packages take 50-85 ms to load.
-  const exporter = new ObservedExporter(() => createOtlpExporter(config.protocol, exporterOptions), logger, config.metricsUrl, onExportFailure);
+  const exporter = new ObservedExporter(() => createOtlpExporter(config.protocol, exporterOptions), logger, redactUrl(config.metricsUrl), onExportFailure);
   const boundInstruments = new BoundInstrumentsProducer({ name: METER_NAME, version: config.version });
   const reader = new PeriodicExportingMetricReader({
     exporter,

@@ -21,13 +21,15 @@ export interface Harness {
 export interface HarnessOptions {
   /** Route names to point at the fake provider, e.g. ['openai', 'anthropic', 'local:vllm']. */
   routes: string[];
-  flags?: RawFlags;
+  /** Extra flags; as a function it gets the fake provider's and the receiver's URLs (e.g. to put canaries in them). */
+  flags?: RawFlags | ((urls: { provider: string; receiver: string }) => RawFlags);
   protocol?: 'http/json' | 'http/protobuf';
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const provider = await startFakeProvider();
   const receiver = await startOtlpReceiver();
+  const flags = typeof options.flags === 'function' ? options.flags({ provider: provider.url, receiver: receiver.url }) : options.flags;
   const config = resolveRunConfig(
     {
       listen: '127.0.0.1:0',
@@ -38,7 +40,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       // Tests flush explicitly; a long interval keeps background exports out of the way.
       exportInterval: '3600000',
       logLevel: 'debug',
-      ...options.flags,
+      ...flags,
     },
     {},
     'test',

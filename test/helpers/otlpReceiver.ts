@@ -12,6 +12,8 @@
  *  - Undecodable body (bad JSON/protobuf, bad gzip, wrong shapes such as a non-numeric count)
  *    -> 400; unsupported content type -> 415; unknown content-encoding -> 415; wrong path -> 404;
  *    non-POST -> 405. Error bodies are a google.rpc.Status in the request's encoding.
+ *  - `respondAfter(ms)` delays answers (a slow collector); `stopListening()` / `listenAgain()`
+ *    close and reopen the same port (a collector that is down: connections are refused).
  *  - `respondWith(status)` forces the status of later requests. With a non-2xx status the body
  *    is not decoded and its points are NOT added to `points()` (the "collector" rejected them),
  *    but the request is still recorded in `requests`.
@@ -77,8 +79,15 @@ export interface OtlpReceiver {
   waitFor(predicate: (points: ReceivedPoint[]) => boolean, timeoutMs?: number): Promise<ReceivedPoint[]>;
   /** Answer later requests with this status (e.g. 503); default 200. */
   respondWith(status: number): void;
+  /** Hold every later answer this long (a slow collector); 0, the default, answers at once. */
+  respondAfter(ms: number): void;
+  /** Close the port (connections are refused) until `listenAgain`, which reopens the same port. */
+  stopListening(): Promise<void>;
+  listenAgain(): Promise<void>;
   /** Every accepted export body, decompressed, exactly as received (for leak checks). */
   bodies(): Buffer[];
+  /** Request headers of every request, in arrival order (e.g. to see configured export headers). */
+  requestHeaders(): http.IncomingHttpHeaders[];
   close(): Promise<void>;
 }
 
@@ -392,7 +401,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const stored: StoredPoint[] = [];
   let seq = 0;
   let forcedStatus = 200;
+  let answerDelayMs = 0;
   const bodies: Buffer[] = [];
+  const headers: http.IncomingHttpHeaders[] = [];
 
   const handle = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
     const contentType = req.headers['content-type'] ?? '';
@@ -402,8 +413,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       const record: ReceivedRequest = { contentType, bytes: body.length, status };
       if (error !== undefined) record.error = error;
       requests.push(record);
-      res.writeHead(status, { 'content-type': MEDIA[replyEncoding], 'content-length': payload.length });
-      res.end(payload);
+      const send = () => {
+        if (res.destroyed) return; // the exporter gave up waiting
+        res.writeHead(status, { 'content-type': MEDIA[replyEncoding], 'content-length': payload.length });
+        res.end(payload);
+      };
+      if (answerDelayMs > 0) setTimeout(send, answerDelayMs).unref();
+      else send();
     };
     const reject = (status: number, error: string) =>
       reply(status, encodeStatus(replyEncoding, grpcCodeFor(status), error), error);
@@ -448,6 +464,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      headers.push(req.headers);
       try {
         handle(req, Buffer.concat(chunks), res);
       } catch (e) {
@@ -459,13 +476,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     req.on('error', () => res.destroy());
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (onPort: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(onPort, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  await listen(0);
   const { port } = server.address() as AddressInfo;
 
   // Copies, so a test that mutates what it got back cannot corrupt later assertions.
@@ -531,12 +550,22 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     latest,
     waitFor,
     bodies: () => [...bodies],
+    requestHeaders: () => [...headers],
     respondWith(status: number) {
       if (!Number.isInteger(status) || status < 200 || status > 599) {
         throw new RangeError(`respondWith: status must be an integer HTTP status 200..599, got ${status}`);
       }
       forcedStatus = status;
     },
+    respondAfter(ms: number) {
+      answerDelayMs = ms;
+    },
+    stopListening: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+    listenAgain: () => listen(port),
     close,
   };
 }

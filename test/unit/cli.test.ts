@@ -549,7 +549,8 @@ describe('bad flags and values: exit 2, one stderr line naming the culprit, run 
     ['header attribute with an empty attribute', () => ['--header-attribute', 'x-tenant='], {}, ['--header-attribute']],
     ['header attribute from env', () => [], { GENAI_SIDECAR_HEADER_ATTRIBUTES: 'x-a=ok,x-b=Not-Ok' }, ['GENAI_SIDECAR_HEADER_ATTRIBUTES']],
     ['OTLP header without a key', () => ['--otlp-header', '=value'], {}, ['--otlp-header']],
-    ['OTLP header from env without "="', () => [], { OTEL_EXPORTER_OTLP_HEADERS: 'api-key' }, ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key']],
+    // Export header entries are counted, not quoted: a malformed one may be a token (issue 6).
+    ['OTLP header from env without "="', () => [], { OTEL_EXPORTER_OTLP_HEADERS: 'x-a=1,api-key' }, ['OTEL_EXPORTER_OTLP_HEADERS', 'entry 2']],
     ['OTLP header from env with a bad percent-encoding', () => [], { OTEL_EXPORTER_OTLP_HEADERS: 'api-key=100%' }, ['OTEL_EXPORTER_OTLP_HEADERS']],
     ['OTLP metrics headers from env', () => [], { OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'nokey' }, ['OTEL_EXPORTER_OTLP_METRICS_HEADERS']],
     ['resource attribute without "="', () => ['--resource-attribute', 'k8s.pod.name'], {}, ['--resource-attribute']],

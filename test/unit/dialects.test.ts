@@ -462,6 +462,16 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
     expect(readEvents(anthropicDialect, [streamEvent('{"delta":{"text":"x"}}', 'content_block_delta')]).content).toBe(1);
   });
 
+  // Found by the readBody property (seed -1815152911): the sum rounded to 9007199255027784.
+  test.each([
+    ['anthropic input + cache read + cache write', anthropicDialect, { usage: { input_tokens: 201494, cache_read_input_tokens: Number.MAX_SAFE_INTEGER, cache_creation_input_tokens: 85300 } }],
+    ['gemini prompt + tool prompt', geminiDialect, { usageMetadata: { promptTokenCount: Number.MAX_SAFE_INTEGER, toolUsePromptTokenCount: 7 } }],
+  ])('regression: %s past 2^53 is not reported (a rounded sum is a count the input did not contain)', (_name, dialect, body) => {
+    const facts = newFacts();
+    dialect.readBody(body, facts);
+    expect(facts.usage.input).toBeUndefined();
+  });
+
   test('gemini: thoughts are added to output, tool prompt to input; arrays of responses are read in order', () => {
     const facts = newFacts();
     geminiDialect.readBody(
