@@ -89,6 +89,14 @@ export class ResponseObserver {
     return '';
   }
 
+  /**
+   * The provider broke off: the unfinished event held back for rewriting, as raw text, so the
+   * client still gets every byte a direct call would have (it is never rewritten: it never ended).
+   */
+  releaseHeldBack(): string {
+    return this.rewriting && !this.broken ? (this.sse?.remainder ?? '') : '';
+  }
+
   /** Resolves once the side copy is fully parsed; undefined when it already is (only decompression is asynchronous). */
   settled(): Promise<void> | undefined {
     return this.decoded;

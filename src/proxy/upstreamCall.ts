@@ -94,8 +94,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.exchange.finish({ kind: 'upstream_failed', errorType: timedOut ? ERROR_TYPE.timeout : ERROR_TYPE.connectionError });
     const res = this.res;
     if (res.headersSent) {
-      // The provider broke the answer midway: the client sees the same cut a direct call would.
-      res.destroy();
+      // The provider broke the answer midway: the client sees the same bytes and the same cut a
+      // direct call would, including a half event held back for rewriting.
+      const held = this.observer?.releaseHeldBack() ?? '';
+      if (held.length > 0) res.write(held, () => res.destroy());
+      else res.destroy();
       return;
     }
     const status = timedOut ? 504 : 502;

@@ -161,15 +161,11 @@ describe('an SSE stream that stops without [DONE] or usage', () => {
     expect(await recorded('sse-cut')).toEqual({ errorTypes: ['connection_error'], tokenPoints: 0 });
   });
 
-  test('connection closed mid-event, usage asked by the sidecar: the same complete events and a cut; the half event is withheld', async () => {
+  test('connection closed mid-event, usage asked by the sidecar: the same bytes (half event included) and the same cut', async () => {
     const { direct, proxied } = await directAndProxied(stoppedStream(3, 'mid-event'), STREAM, 'sse-cut-injected');
-    // The sidecar edits this stream event by event, so it holds a partial event until it is
-    // complete; an SSE client drops an unfinished event at the end of the stream anyway.
-    const sent = direct.body.toString('utf8');
-    const completeEvents = sent.slice(0, sent.lastIndexOf('\n\n') + 2);
-    expect(proxied.body.toString('utf8')).toBe(completeEvents);
-    expect(completeEvents.split('\n\n').length).toBe(4);
-    expect({ ...proxied, body: undefined }).toEqual({ ...direct, body: undefined });
+    // The sidecar edits this stream event by event and holds a partial event until it completes;
+    // when the provider breaks off, the held part is released before the cut.
+    expect(proxied).toEqual(direct);
     expect(proxied.ending).toMatch(/^cut/);
     expect(await recorded('sse-cut-injected')).toEqual({ errorTypes: ['connection_error'], tokenPoints: 0 });
   });
