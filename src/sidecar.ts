@@ -19,6 +19,7 @@ import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
 /** Upper bound on the metrics flush at shutdown, after in-flight calls had their grace period. */
 const FINAL_FLUSH_MAX_MS = 5_000;
 const IDLE_SWEEP_MS = 50;
+const POOL_WARM_DELAY_MS = 1_000;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export interface RunningSidecar {
@@ -71,6 +72,10 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
       listen: `${config.listen.host}:${config.listen.port}`,
     });
   }
+  // Off the start-up path (see createUpstreamPool): loading the pool blocks the event loop for
+  // ~34 ms, which right after listen() would delay the first readiness answer by as much. A call
+  // that arrives within this second builds the pool itself.
+  setTimeout(() => upstreamPool.warm(), POOL_WARM_DELAY_MS).unref();
   const url = baseUrl(proxyServer);
   const adminUrl = baseUrl(adminServer);
   logger.info('genai-sidecar ready', {

@@ -15,7 +15,7 @@ export interface ProxyAppOptions {
   routes: readonly Route[];
   maxBodyBytes: number;
   /** Keep-alive pool to every upstream, with the configured deadlines (see createUpstreamPool). */
-  upstreamPool: Dispatcher;
+  upstreamPool: Pick<Dispatcher, 'dispatch'>;
   services: ExchangeServices;
   headerAttributes: (req: http.IncomingMessage) => Record<string, string>;
   logger: Logger;

@@ -24,7 +24,7 @@ export interface RouteProxyOptions {
   services: ExchangeServices;
   /** Maps request headers to extra metric attributes (bounded); empty when not configured. */
   headerAttributes(req: IncomingMessage): Record<string, string>;
-  upstreamPool: Dispatcher;
+  upstreamPool: Pick<Dispatcher, 'dispatch'>;
 }
 
 /** Forward `req` (whose path after the route prefix is `rest`) to the route's upstream. */
@@ -71,7 +71,7 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
 }
 
 
-function sendUpstream(route: Route, rest: string, req: IncomingMessage, exchange: Exchange, call: UpstreamCall, pool: Dispatcher): void {
+function sendUpstream(route: Route, rest: string, req: IncomingMessage, exchange: Exchange, call: UpstreamCall, pool: Pick<Dispatcher, 'dispatch'>): void {
   if (call.clientLeft()) return;
   const headers = upstreamRequestHeaders(req.rawHeaders, route.target.host, {
     contentLength: exchange.upstreamBody?.length,
