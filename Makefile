@@ -26,8 +26,11 @@ install: $(NODE_MODULES_STAMP)
 build: install
 	npx tsc -p tsconfig.json
 
+# Node flags as in the image's entrypoint (src/cli/runtimeFlags.ts; a test keeps them equal).
+RUNTIME_NODE_FLAGS := --max-semi-space-size=2
+
 run: build
-	node dist/src/cli/main.js run $(ARGS)
+	node $(RUNTIME_NODE_FLAGS) dist/src/cli/main.js run $(ARGS)
 
 # Debian's prometheus package (prometheus + promtool), unpacked into .cache; no service starts.
 $(PROMETHEUS_BIN):

@@ -30,6 +30,8 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Runn
   const port = await freePort();
   const adminPort = await freePort();
   const args = [
+    // As the image runs it, plus any flags of the run (e.g. --cpu-prof).
+    ...runtimeNodeFlags(options.entry),
     ...(options.nodeFlags ?? []),
     options.entry,
     'run',
@@ -51,4 +53,12 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Runn
   const child = startChild(name, process.execPath, args, path.join(options.dir, `${name}.log`));
   const readyMs = await waitReady(child, `${adminUrl}/readyz`, since);
   return { child, url: `http://127.0.0.1:${port}`, adminUrl, readyMs };
+}
+
+/** src/cli/runtimeFlags.ts, compiled next to the entry (the bench builds outside src/). */
+function runtimeNodeFlags(entry: string): readonly string[] {
+  const loaded = require(path.join(path.dirname(entry), 'runtimeFlags.js')) as { RUNTIME_NODE_FLAGS?: unknown };
+  const flags = loaded.RUNTIME_NODE_FLAGS;
+  if (!Array.isArray(flags) || !flags.every((flag) => typeof flag === 'string')) throw new Error(`no RUNTIME_NODE_FLAGS next to ${entry}`);
+  return flags as string[];
 }

@@ -20,6 +20,7 @@ import { startSidecar, type RunningSidecar } from '../../src/sidecar';
 import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { ATTR, METRICS, TOKEN_DETAIL_TYPE } from '../../src/telemetry/names';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from '../helpers/otlpReceiver';
+import { RUNTIME_NODE_FLAGS } from '../../src/cli/runtimeFlags';
 
 const ROOT = path.resolve(__dirname, '../..');
 const read = (relative: string): string => readFileSync(path.join(ROOT, relative), 'utf8');
@@ -276,7 +277,7 @@ describe('sidecar service', () => {
     const lastStage = steps.slice(steps.map((s) => s.instruction).lastIndexOf('FROM'));
     expect(lastStage.find((s) => s.instruction === 'USER')?.args).toMatch(/^(node|[1-9]\d*)/);
     expect(lastStage.some((s) => s.instruction === 'RUN' && /npm (ci|install)/.test(s.args))).toBe(false);
-    expect(steps.filter((s) => s.instruction === 'CMD').pop()?.args).toBe('["node", "dist/src/cli/main.js", "run"]');
+    expect(JSON.parse(steps.filter((s) => s.instruction === 'CMD').pop()?.args ?? 'null')).toEqual(['node', ...RUNTIME_NODE_FLAGS, 'dist/src/cli/main.js', 'run']);
     expect(existsSync(path.join(ROOT, 'src/cli/main.ts'))).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { RUNTIME_NODE_FLAGS } from '../../src/cli/runtimeFlags';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DOCKERFILE = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -42,6 +43,7 @@ const CATCHES: [string, (text: string) => string, string][] = [
   ['a secret in ENV', (d) => d.replace('ENV NODE_ENV=production', 'ENV NODE_ENV=production OPENAI_API_KEY=sk-123'), 'secret'],
   ['a secret as a build argument', (d) => d.replace('WORKDIR /app\nCOPY package.json', 'ARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json'), 'secret'],
   ['another script', (d) => d.replace('"dist/src/cli/main.js"]', '"dist/main.js"]'), 'ENTRYPOINT'],
+  ['runtime flags dropped', (d) => d.replace('"--max-semi-space-size=2", ', ''), 'ENTRYPOINT'],
   ['shell-form entrypoint', (d) => d.replace(/^ENTRYPOINT .*$/m, 'ENTRYPOINT node dist/src/cli/main.js'), 'ENTRYPOINT'],
   ['another default command', (d) => d.replace('CMD ["run"]', 'CMD ["inject"]'), 'CMD'],
   ['unpinned base image', (d) => d.replace('node:20-bookworm-slim', 'node:latest'), 'pinned'],
@@ -94,8 +96,10 @@ function dockerfileProblems(text: string): string[] {
   }
 
   const entrypoint = execForm(runtime, 'ENTRYPOINT');
-  if (!entrypoint || entrypoint.length !== 2 || path.posix.basename(entrypoint[0] ?? '') !== 'node' || entrypoint[1] !== BIN) {
-    problems.push(`ENTRYPOINT must be the exec form [node, "${String(BIN)}"] (package.json bin), got ${JSON.stringify(entrypoint)}`);
+  const expected = ['node', ...RUNTIME_NODE_FLAGS, BIN];
+  const matches = entrypoint?.length === expected.length && path.posix.basename(entrypoint[0] ?? '') === 'node' && entrypoint.slice(1).every((arg, i) => arg === expected[i + 1]);
+  if (!matches) {
+    problems.push(`ENTRYPOINT must be the exec form [node, ${RUNTIME_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "${String(BIN)}"] (runtime flags, package.json bin), got ${JSON.stringify(entrypoint)}`);
   }
   const cmd = execForm(runtime, 'CMD');
   if (JSON.stringify(cmd) !== '["run"]') problems.push(`CMD must be ["run"], got ${JSON.stringify(cmd)}`);
@@ -151,3 +155,10 @@ function execForm(stage: Stage, keyword: string): string[] | undefined {
     return undefined;
   }
 }
+
+test('make run starts node with the same runtime flags as the image', () => {
+  const makefile = readFileSync(path.join(ROOT, 'Makefile'), 'utf8');
+  expect(makefile).toMatch(/^RUNTIME_NODE_FLAGS := (.*)$/m);
+  expect(/^RUNTIME_NODE_FLAGS := (.*)$/m.exec(makefile)?.[1]?.split(/\s+/)).toEqual([...RUNTIME_NODE_FLAGS]);
+  expect(makefile).toMatch(/^\tnode \$\(RUNTIME_NODE_FLAGS\) dist\/src\/cli\/main\.js run \$\(ARGS\)$/m);
+});
