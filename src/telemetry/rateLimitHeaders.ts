@@ -59,9 +59,11 @@ export function parseResetDuration(value: string): number | undefined {
   return finiteNonNegative(seconds);
 }
 
+const NO_READINGS: readonly RateLimitReading[] = Object.freeze([]);
+
 /** Readings sorted by resource name, at most 8; `nowMs` anchors absolute reset times. */
-export function readRateLimitHeaders(headers: Record<string, HeaderValue>, nowMs: number): RateLimitReading[] {
-  if (headers === null || typeof headers !== 'object') return [];
+export function readRateLimitHeaders(headers: Record<string, HeaderValue>, nowMs: number): readonly RateLimitReading[] {
+  if (headers === null || typeof headers !== 'object') return NO_READINGS;
 
   const candidates: Array<{ rank: number; name: string; resource: string; field: Field; value: string }> = [];
   for (const [rawName, rawValue] of Object.entries(headers)) {
@@ -75,6 +77,8 @@ export function readRateLimitHeaders(headers: Record<string, HeaderValue>, nowMs
     else if ((m = SUFFIXED.exec(name))) candidates.push({ rank: 1, name, resource: m[2], field: toField(m[1]), value });
     else if ((m = BARE.exec(name))) candidates.push({ rank: 2, name, resource: 'requests', field: toField(m[1]), value });
   }
+  // Most providers' answers (and every self-hosted one) carry none: nothing to sort or group.
+  if (candidates.length === 0) return NO_READINGS;
   // Sorting makes the result independent of header order when names collide ('input-x' vs 'input_x').
   candidates.sort((a, b) => a.rank - b.rank || compare(a.name, b.name));
 

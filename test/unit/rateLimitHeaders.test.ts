@@ -13,7 +13,7 @@ function corpusHeaders(file: string): Headers {
 }
 
 /** toEqual treats `undefined` properties as absent; this makes "never invent a value" explicit. */
-function expectReadings(actual: RateLimitReading[], expected: RateLimitReading[]): void {
+function expectReadings(actual: readonly RateLimitReading[], expected: RateLimitReading[]): void {
   expect(actual.map((r) => r.resource)).toEqual(expected.map((r) => r.resource));
   actual.forEach((r, i) => {
     const want = expected[i];
