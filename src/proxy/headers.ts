@@ -73,8 +73,10 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], host: stri
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
     if (lower === 'host' || isHopByHop(lower, listed)) continue;
-    // A body already read has a known length, and the client got its implicit 100-continue.
-    if (bodyWasRead && (lower === 'content-length' || lower === 'expect')) continue;
+    // The sidecar's server already answered the client's 100-continue; undici sends no Expect.
+    if (lower === 'expect') continue;
+    // A body already read has a known length.
+    if (bodyWasRead && lower === 'content-length') continue;
     if (options.identityEncoding && lower === 'accept-encoding') continue;
     out.push(name, rawHeaders[i + 1] ?? '');
   }

@@ -70,7 +70,6 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
   }
 }
 
-
 function sendUpstream(route: Route, rest: string, req: IncomingMessage, exchange: Exchange, call: UpstreamCall, pool: Pick<Dispatcher, 'dispatch'>): void {
   if (call.clientLeft()) return;
   const headers = upstreamRequestHeaders(req.rawHeaders, route.target.host, {

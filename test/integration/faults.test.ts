@@ -53,6 +53,43 @@ describe('bad input: a clear answer, nothing lost', () => {
     expect(pointsOf(points, METRICS.operationDuration.name, { test_case: name })[0]?.attributes[ATTR.errorType]).toBe('invalid_request');
   });
 
+  /** A client that sends `Expect: 100-continue` and holds its body until the 100 arrives, as curl does for uploads. */
+  function postExpectingContinue(path: string, contentType: string, body: Buffer, chunked = false): Promise<{ status: number; continued: boolean }> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { 'content-type': contentType, expect: '100-continue' };
+      if (!chunked) headers['content-length'] = String(body.length);
+      const req = http.request(`${harness.sidecar.url}${path}`, { method: 'POST', headers });
+      let continued = false;
+      req.on('continue', () => {
+        continued = true;
+        if (chunked) {
+          req.write(body.subarray(0, 100));
+          req.end(body.subarray(100));
+        } else {
+          req.end(body);
+        }
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, continued }));
+      });
+      req.on('error', reject);
+    });
+  }
+
+  test.each([
+    ['a JSON body the sidecar reads', 'application/json', Buffer.from(JSON.stringify({ model: 'whisper-1', messages: [] })), false],
+    ['an upload it forwards unread', 'application/octet-stream', Buffer.alloc(4096, 7), false],
+    ['a chunked upload it forwards unread', 'application/octet-stream', Buffer.alloc(4096, 9), true],
+  ])('Expect: 100-continue with %s: the client is told to continue, the provider gets the body without Expect', async (_name, contentType, body, chunked) => {
+    harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/json' }, chunks: [OK_JSON] });
+    const answer = await postExpectingContinue('/openai/v1/audio/transcriptions', contentType, body, chunked);
+    expect(answer).toEqual({ status: 200, continued: true });
+    const received = harness.provider.received[harness.provider.received.length - 1];
+    expect(received?.body.equals(body)).toBe(true);
+    expect(received?.headers.expect).toBeUndefined();
+  });
+
   test('a body over the parse limit is counted as a telemetry event, not an error for the client', async () => {
     harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/json' }, chunks: [OK_JSON] });
     const big = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'y'.repeat(4000) }] });
