@@ -75,7 +75,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   // Off the start-up path (see createUpstreamPool): loading the pool blocks the event loop for
   // ~34 ms, which right after listen() would delay the first readiness answer by as much. A call
   // that arrives within this second builds the pool itself.
-  setTimeout(() => upstreamPool.warm(), POOL_WARM_DELAY_MS).unref();
+  const warming = setTimeout(() => upstreamPool.warm(), POOL_WARM_DELAY_MS).unref();
   const url = baseUrl(proxyServer);
   const adminUrl = baseUrl(adminServer);
   logger.info('genai-sidecar ready', {
@@ -89,6 +89,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       accepting = false;
+      clearTimeout(warming);
       await closeGracefully(proxyServer, config.shutdownGraceMs);
       // A collector that is down must not hold the pod past its grace period (Kubernetes' default is 30 s).
       await withDeadline(telemetry.shutdown(), Math.min(config.telemetry.exportTimeoutMs, FINAL_FLUSH_MAX_MS)).catch((error: unknown) =>

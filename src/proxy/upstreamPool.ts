@@ -61,10 +61,17 @@ export function createUpstreamPool(timeouts: UpstreamTimeouts): UpstreamPool {
     }
     return agent;
   };
+  let destroyed = false;
   return {
     dispatch: (options, handler) => built().dispatch(options, handler),
-    warm: () => void built(),
-    destroy: () => agent?.destroy() ?? Promise.resolve(),
+    // A pool destroyed before it was ever built stays unbuilt.
+    warm: () => {
+      if (!destroyed) built();
+    },
+    destroy: () => {
+      destroyed = true;
+      return agent?.destroy() ?? Promise.resolve();
+    },
   };
 }
 

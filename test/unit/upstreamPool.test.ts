@@ -49,8 +49,11 @@ test('warm() first: built by warm(), once, and used by the calls', () => {
   expect(mockCounts).toEqual({ built: 1, dispatched: 1 });
 });
 
-test('destroying a pool that was never built resolves', async () => {
-  await expect(createUpstreamPool(TIMEOUTS).destroy()).resolves.toBeUndefined();
+test('destroying a pool that was never built resolves, and a late warm() then builds nothing', async () => {
+  const pool = createUpstreamPool(TIMEOUTS);
+  await expect(pool.destroy()).resolves.toBeUndefined();
+  pool.warm();
+  expect(mockCounts.built).toBe(0);
 });
 
 test.each([
