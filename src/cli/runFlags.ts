@@ -32,7 +32,7 @@ export const RUN_FLAGS: readonly FlagDefinition[] = [
   { flags: '--max-attribute-values <n>', key: 'maxAttributeValues', description: 'Distinct values per attribute (models, error types, each mapped header) before new ones become _OTHER', env: ['GENAI_SIDECAR_MAX_ATTRIBUTE_VALUES'], defaultText: '100' },
   { flags: '--max-body-bytes <n>', key: 'maxBodyBytes', description: 'Largest body parsed for telemetry; larger ones are forwarded unparsed and still counted', env: ['GENAI_SIDECAR_MAX_BODY_BYTES'], defaultText: '8388608' },
   { flags: '--connect-timeout <ms>', key: 'connectTimeout', description: 'Milliseconds to open a connection to an upstream before answering 504', env: ['GENAI_SIDECAR_CONNECT_TIMEOUT'], defaultText: '10000' },
-  { flags: '--first-byte-timeout <ms>', key: 'firstByteTimeout', description: 'Milliseconds to wait for the first response byte (long: reasoning models think before answering)', env: ['GENAI_SIDECAR_FIRST_BYTE_TIMEOUT'], defaultText: '600000' },
+  { flags: '--first-byte-timeout <ms>', key: 'firstByteTimeout', description: 'Milliseconds from sending the request to the response head (long: reasoning models think before answering)', env: ['GENAI_SIDECAR_FIRST_BYTE_TIMEOUT'], defaultText: '600000' },
   { flags: '--idle-timeout <ms>', key: 'idleTimeout', description: 'Milliseconds a response may stay silent between chunks before it is cut', env: ['GENAI_SIDECAR_IDLE_TIMEOUT'], defaultText: '300000' },
   { flags: '--prices <file>', key: 'prices', description: 'JSON price file that extends or overrides the built-in price table', env: ['GENAI_SIDECAR_PRICES'] },
   { flags: '--log-level <level>', key: 'logLevel', description: `Log level: ${LOG_LEVELS.join(', ')}`, env: ['GENAI_SIDECAR_LOG_LEVEL'], defaultText: 'info' },
