@@ -4,6 +4,7 @@
  * (unknown route, unreachable upstream, health) are what users expect.
  */
 import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { ATTR, METRICS } from '../../src/telemetry/names';
@@ -284,6 +285,37 @@ describe("the sidecar's own answers", () => {
     } finally {
       await dead.sidecar.stop();
       await dead.receiver.close();
+    }
+  });
+
+  test.each([
+    ['answers with bytes that are not HTTP', 'SSH-2.0-OpenSSH_9.6\r\n\r\n'],
+    ['closes right after the request without a word', ''],
+    ['sends a head with a malformed status line', 'HTTP/1.1 2OO OK\r\ncontent-length: 2\r\n\r\n{}'],
+  ])('an upstream that %s: a 502 in the API error shape, recorded as connection_error', async (_what, reply) => {
+    const notHttp = net.createServer((socket) => {
+      socket.once('data', () => socket.end(reply));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => notHttp.listen(0, '127.0.0.1', resolve));
+    const port = (notHttp.address() as AddressInfo).port;
+    const odd = await startHarness({ routes: ['openai'], flags: { upstream: [`openai=http://127.0.0.1:${port}`], headerAttribute: ['x-test-case=test_case'] } });
+    try {
+      const response = await fetch(`${odd.sidecar.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-test-case': 'not-http' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
+      });
+      expect(response.status).toBe(502);
+      const body = (await response.json()) as { error: { code: string } };
+      expect(body.error.code).toBe('upstream_unreachable');
+      const points = await odd.metrics((all) => pointsOf(all, METRICS.operationDuration.name, { test_case: 'not-http' }).length > 0);
+      expect(pointsOf(points, METRICS.operationDuration.name, { test_case: 'not-http' })[0]?.attributes[ATTR.errorType]).toBe('connection_error');
+      // The sidecar keeps serving.
+      expect((await fetch(`${odd.sidecar.adminUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await odd.close();
+      notHttp.close();
     }
   });
 
