@@ -19,7 +19,7 @@ import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
 /** Upper bound on the metrics flush at shutdown, after in-flight calls had their grace period. */
 const FINAL_FLUSH_MAX_MS = 5_000;
 const IDLE_SWEEP_MS = 50;
-const POOL_WARM_DELAY_MS = 1_000;
+const WARM_UP_DELAY_MS = 1_000;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export interface RunningSidecar {
@@ -38,7 +38,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   const costs = new CostCalculator(config.priceOverrides);
   let recorder: CallRecorder | undefined;
   const telemetry = startTelemetry(config.telemetry, logger, () => recorder?.telemetryError('export'));
-  recorder = new CallRecorder(telemetry.meter, telemetry.boundInstruments, { maxAttributeValues: config.maxAttributeValues });
+  recorder = new CallRecorder(telemetry, { maxAttributeValues: config.maxAttributeValues });
   const activeRecorder = recorder;
 
   const services: ExchangeServices = {
@@ -72,10 +72,14 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
       listen: `${config.listen.host}:${config.listen.port}`,
     });
   }
-  // Off the start-up path (see createUpstreamPool): loading the pool blocks the event loop for
-  // ~34 ms, which right after listen() would delay the first readiness answer by as much. A call
-  // that arrives within this second builds the pool itself.
-  const warming = setTimeout(() => upstreamPool.warm(), POOL_WARM_DELAY_MS).unref();
+  // Off the start-up path: loading the upstream pool (~34 ms) and the metrics SDK (~100 ms) blocks
+  // the event loop, which right after listen() would delay the first readiness answer by as much.
+  // A call that arrives within this second builds the pool itself, and its metrics are recorded
+  // on bound instruments that need no SDK (see startTelemetry).
+  const warming = setTimeout(() => {
+    upstreamPool.warm();
+    telemetry.start();
+  }, WARM_UP_DELAY_MS).unref();
   const url = baseUrl(proxyServer);
   const adminUrl = baseUrl(adminServer);
   logger.info('genai-sidecar ready', {

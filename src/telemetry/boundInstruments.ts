@@ -9,20 +9,28 @@
  * looks a handle up by a key it already has, and recording is a few additions. The data handed to
  * the exporter has the same shape as the SDK's (cumulative temporality, explicit buckets,
  * min/max), so the OTLP on the wire is unchanged.
+ *
+ * No SDK package is loaded here until the first collection (which the SDK's reader makes): calls
+ * are recorded from the start while the SDK loads after the sidecar is ready (see pipeline.ts).
  */
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { millisToHrTime } from '@opentelemetry/core';
-import { emptyResource } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { CollectionResult, DataPoint, Histogram, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { MetricDefinition } from './names';
+
+type Sdk = typeof import('@opentelemetry/sdk-metrics');
+type Api = typeof import('@opentelemetry/api');
+
+/** Loaded by the reader that calls `collect()` before it does; require returns its cache. */
+function sdk(): Sdk {
+  return require('@opentelemetry/sdk-metrics') as Sdk;
+}
+
+/** What @opentelemetry/core's millisToHrTime computes, without loading core for it. */
+function nowHrTime(): HrTime {
+  const ms = Date.now();
+  const seconds = Math.trunc(ms / 1000);
+  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+}
 
 /** The SDK's default cardinality limit per instrument; beyond it one overflow series takes the rest. */
 export const MAX_SERIES_PER_INSTRUMENT = 2000;
@@ -121,7 +129,7 @@ export class BoundHistogram extends Instrument<HistogramSeries> {
   }
 
   protected create(attributes: Attributes): HistogramSeries {
-    return new HistogramSeries(attributes, millisToHrTime(Date.now()), this.boundaries);
+    return new HistogramSeries(attributes, nowHrTime(), this.boundaries);
   }
 
   collect(endTime: HrTime): MetricData | undefined {
@@ -136,6 +144,7 @@ export class BoundHistogram extends Instrument<HistogramSeries> {
       });
     }
     if (points.length === 0) return undefined;
+    const { AggregationTemporality, DataPointType } = sdk();
     return {
       descriptor: descriptorOf(this.definition),
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -147,12 +156,13 @@ export class BoundHistogram extends Instrument<HistogramSeries> {
 
 export class BoundCounter extends Instrument<CounterSeries> {
   protected create(attributes: Attributes): CounterSeries {
-    return new CounterSeries(attributes, millisToHrTime(Date.now()));
+    return new CounterSeries(attributes, nowHrTime());
   }
 
   collect(endTime: HrTime): MetricData | undefined {
     const points: DataPoint<number>[] = this.all().map((s) => ({ attributes: s.attributes, startTime: s.startTime, endTime, value: s.value }));
     if (points.length === 0) return undefined;
+    const { AggregationTemporality, DataPointType } = sdk();
     return {
       descriptor: descriptorOf(this.definition),
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -164,6 +174,7 @@ export class BoundCounter extends Instrument<CounterSeries> {
 }
 
 function descriptorOf(definition: MetricDefinition): MetricData['descriptor'] {
+  const { ValueType } = require('@opentelemetry/api') as Api;
   return { name: definition.name, description: definition.description, unit: definition.unit, valueType: ValueType.DOUBLE };
 }
 
@@ -186,7 +197,7 @@ export class BoundInstrumentsProducer implements MetricProducer {
   }
 
   collect(): Promise<CollectionResult> {
-    const endTime = millisToHrTime(Date.now());
+    const endTime = nowHrTime();
     const metrics: MetricData[] = [];
     for (const instrument of this.instruments) {
       const data = instrument.collect(endTime);
@@ -194,7 +205,7 @@ export class BoundInstrumentsProducer implements MetricProducer {
     }
     return Promise.resolve({
       // The reader keeps its own resource; this one is not exported.
-      resourceMetrics: { resource: emptyResource(), scopeMetrics: metrics.length === 0 ? [] : [{ scope: this.scope, metrics }] },
+      resourceMetrics: { resource: (require('@opentelemetry/resources') as typeof import('@opentelemetry/resources')).emptyResource(), scopeMetrics: metrics.length === 0 ? [] : [{ scope: this.scope, metrics }] },
       errors: [],
     });
   }

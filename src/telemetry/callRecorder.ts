@@ -5,8 +5,9 @@
 import type { Attributes, Counter, Meter, ObservableGauge } from '@opentelemetry/api';
 import type { RateLimitReading } from './rateLimitHeaders';
 import type { TokenUsage } from '../providers/types';
-import { MAX_SERIES_PER_INSTRUMENT, OVERFLOW_ATTRIBUTES, type BoundCounter, type BoundHistogram, type BoundInstrumentsProducer, type CounterHandle, type HistogramHandle } from './boundInstruments';
+import { MAX_SERIES_PER_INSTRUMENT, OVERFLOW_ATTRIBUTES, type BoundCounter, type BoundHistogram, type CounterHandle, type HistogramHandle } from './boundInstruments';
 import { CardinalityLimiter } from './cardinality';
+import type { TelemetryPipeline } from './pipeline';
 import { ATTR, METRICS, TOKEN_DETAIL_TYPE, TOKEN_TYPE, type MetricDefinition } from './names';
 
 export interface CompletedCall {
@@ -71,7 +72,9 @@ export class CallRecorder {
   private readonly timePerOutputChunk: BoundHistogram;
   private readonly tokenDetail: BoundCounter;
   private readonly cost: BoundCounter;
-  private readonly telemetryErrors: Counter;
+  private telemetryErrors: Counter | undefined;
+  /** Telemetry errors counted before the SDK side started, by stage (a handful of stages). */
+  private readonly pendingTelemetryErrors = new Map<string, number>();
   private readonly models: CardinalityLimiter;
   private readonly errorTypes: CardinalityLimiter;
   /** Attribute sets seen so far, by a key built from the call's (already bounded) values. */
@@ -81,18 +84,28 @@ export class CallRecorder {
   private readonly rateLimits = new Map<string, RateLimitKey>();
   private readonly maxRateLimitSeries = 256;
 
-  /** `instruments` holds the per-call metrics (bound handles); `meter` the rare ones (errors, gauges). */
-  constructor(meter: Meter, instruments: BoundInstrumentsProducer, limits: RecorderLimits) {
+  /**
+   * Per-call metrics go to the bound instruments from the first call on; the rare instruments
+   * (telemetry errors, rate-limit gauges) are created on the SDK's meter once the pipeline has
+   * started, and telemetry errors counted before that are added then.
+   */
+  constructor(telemetry: Pick<TelemetryPipeline, 'boundInstruments' | 'withMeter'>, limits: RecorderLimits) {
+    const instruments = telemetry.boundInstruments;
     this.tokenUsage = instruments.histogram(METRICS.tokenUsage);
     this.duration = instruments.histogram(METRICS.operationDuration);
     this.timeToFirstChunk = instruments.histogram(METRICS.timeToFirstChunk);
     this.timePerOutputChunk = instruments.histogram(METRICS.timePerOutputChunk);
     this.tokenDetail = instruments.counter(METRICS.tokenDetail);
     this.cost = instruments.counter(METRICS.cost);
-    this.telemetryErrors = counter(meter, METRICS.telemetryErrors);
     this.models = new CardinalityLimiter(limits.maxAttributeValues);
     this.errorTypes = new CardinalityLimiter(limits.maxAttributeValues, 64);
-    this.registerRateLimitGauges(meter);
+    telemetry.withMeter((meter) => {
+      const errors = counter(meter, METRICS.telemetryErrors);
+      for (const [stage, count] of this.pendingTelemetryErrors) errors.add(count, { [ATTR.telemetryStage]: stage });
+      this.pendingTelemetryErrors.clear();
+      this.telemetryErrors = errors;
+      this.registerRateLimitGauges(meter);
+    });
   }
 
   record(call: CompletedCall): void {
@@ -116,7 +129,8 @@ export class CallRecorder {
 
   /** Count a telemetry failure that did not affect traffic. */
   telemetryError(stage: string): void {
-    this.telemetryErrors.add(1, { [ATTR.telemetryStage]: stage });
+    if (this.telemetryErrors !== undefined) this.telemetryErrors.add(1, { [ATTR.telemetryStage]: stage });
+    else this.pendingTelemetryErrors.set(stage, (this.pendingTelemetryErrors.get(stage) ?? 0) + 1);
   }
 
   private seriesFor(call: CompletedCall): CallSeries {

@@ -2,23 +2,28 @@
  * The OpenTelemetry metrics pipeline: resource, OTLP/HTTP exporter (protobuf or JSON),
  * periodic reader, meter provider. Export failures are counted and logged once per outage,
  * never per request, and never reach the proxied traffic.
+ *
+ * The SDK side is built by `start()`, which the sidecar calls shortly after it reports ready:
+ * loading the SDK packages takes ~100 ms, a third of the start-up budget. Per-call metrics are
+ * recorded from the first call on regardless (bound instruments need no SDK), and whatever is
+ * recorded before `start()` is in the first export.
  */
 import { randomUUID } from 'node:crypto';
 import type { Meter } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
 import type { OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import type { AggregationTemporality, MeterProvider, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../log/logger';
 import { redactUrl } from '../log/redact';
 import { BoundInstrumentsProducer } from './boundInstruments';
 import { METER_NAME, RESOURCE_ATTR } from './names';
+
+type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
+
+/** Loaded on `start()` (see the module comment); cached by require after that. */
+function sdkMetrics(): SdkMetrics {
+  return require('@opentelemetry/sdk-metrics') as SdkMetrics;
+}
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
@@ -35,12 +40,14 @@ export interface TelemetryConfig {
 }
 
 export interface TelemetryPipeline {
-  /** For the rare instruments (telemetry errors, rate-limit gauges). */
-  meter: Meter;
-  /** For the per-call instruments, exported by the same reader. */
+  /** For the per-call instruments; usable before `start()`. */
   boundInstruments: BoundInstrumentsProducer;
+  /** Runs `use` with the SDK's meter (rare instruments: telemetry errors, gauges) once `start()` has run. */
+  withMeter(use: (meter: Meter) => void): void;
+  /** Build the SDK side now (meter provider, reader, periodic export); later calls do nothing. */
+  start(): void;
   resource: Record<string, string>;
-  /** Export whatever is pending now (used at shutdown and by tests). */
+  /** Export whatever is pending now (used at shutdown and by tests); starts the SDK side if needed. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
   exportFailures(): number;
@@ -48,30 +55,47 @@ export interface TelemetryPipeline {
 
 export function startTelemetry(config: TelemetryConfig, logger: Logger, onExportFailure: () => void): TelemetryPipeline {
   const resource = buildResourceAttributes(config);
-  const exporterOptions = {
-    url: config.metricsUrl,
-    headers: config.headers,
-    timeoutMillis: config.exportTimeoutMs,
-    // Prometheus wants cumulative series; each sidecar is one writer identified by service.instance.id.
-    temporalityPreference: AggregationTemporality.CUMULATIVE,
-  };
-  // Created at the first export, not at start-up: the exporter packages take 50-85 ms to load.
-  const exporter = new ObservedExporter(() => createOtlpExporter(config.protocol, exporterOptions), logger, redactUrl(config.metricsUrl), onExportFailure);
   const boundInstruments = new BoundInstrumentsProducer({ name: METER_NAME, version: config.version });
-  const reader = new PeriodicExportingMetricReader({
-    exporter,
-    metricProducers: [boundInstruments],
-    exportIntervalMillis: config.exportIntervalMs,
-    exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.exportIntervalMs),
-  });
-  const provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers: [reader] });
+  let exporter: ObservedExporter | undefined;
+  let provider: MeterProvider | undefined;
+  const waiting: Array<(meter: Meter) => void> = [];
+
+  const start = (): MeterProvider => {
+    if (provider !== undefined) return provider;
+    const sdk = sdkMetrics();
+    const exporterOptions = {
+      url: config.metricsUrl,
+      headers: config.headers,
+      timeoutMillis: config.exportTimeoutMs,
+      // Prometheus wants cumulative series; each sidecar is one writer identified by service.instance.id.
+      temporalityPreference: sdk.AggregationTemporality.CUMULATIVE,
+    };
+    // Created at the first export: the exporter packages take another 50-85 ms to load.
+    exporter = new ObservedExporter(() => createOtlpExporter(config.protocol, exporterOptions), logger, redactUrl(config.metricsUrl), onExportFailure);
+    const reader = new sdk.PeriodicExportingMetricReader({
+      exporter,
+      metricProducers: [boundInstruments],
+      exportIntervalMillis: config.exportIntervalMs,
+      exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.exportIntervalMs),
+    });
+    const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+    provider = new sdk.MeterProvider({ resource: resourceFromAttributes(resource), readers: [reader] });
+    const meter = provider.getMeter(METER_NAME, config.version);
+    for (const use of waiting.splice(0)) use(meter);
+    return provider;
+  };
+
   return {
-    meter: provider.getMeter(METER_NAME, config.version),
     boundInstruments,
+    withMeter: (use) => {
+      if (provider === undefined) waiting.push(use);
+      else use(provider.getMeter(METER_NAME, config.version));
+    },
+    start: () => void start(),
     resource,
-    flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
-    exportFailures: () => exporter.failures,
+    flush: () => start().forceFlush(),
+    shutdown: () => start().shutdown(),
+    exportFailures: () => exporter?.failures ?? 0,
   };
 }
 
@@ -117,6 +141,7 @@ class ObservedExporter implements PushMetricExporter {
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    const { ExportResultCode } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
     this.inner.export(metrics, (result) => {
       if (result.code === ExportResultCode.SUCCESS) {
         if (!this.healthy) this.logger.info('metrics export recovered', { endpoint: this.url });
@@ -144,5 +169,5 @@ class ObservedExporter implements PushMetricExporter {
     return this.created?.shutdown() ?? Promise.resolve();
   }
 
-  selectAggregationTemporality = (): AggregationTemporality => AggregationTemporality.CUMULATIVE;
+  selectAggregationTemporality = (): AggregationTemporality => sdkMetrics().AggregationTemporality.CUMULATIVE;
 }

@@ -186,13 +186,17 @@ if (!OTELCOL_BIN) {
         createLogger('error', 'json', { write: () => undefined }),
         () => undefined,
       );
-      const tokens = telemetry.meter.createHistogram(METRICS.tokenUsage.name, { unit: METRICS.tokenUsage.unit, advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] } });
-      // Same series once server.port (not on the allow-list) is dropped and gen_ai.system renamed.
-      tokens.record(100, { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.token.type': 'input', 'server.port': 443, tenant: 'acme' });
-      tokens.record(50, { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.token.type': 'input', 'server.port': 8443, tenant: 'acme' });
-      const cost = telemetry.meter.createCounter(METRICS.cost.name, { unit: METRICS.cost.unit });
-      cost.add(0.5, { 'gen_ai.provider.name': 'openai', 'genai_sidecar.route': 'a', tenant: 'acme' });
-      cost.add(0.25, { 'gen_ai.provider.name': 'openai', 'genai_sidecar.route': 'b', tenant: 'acme' });
+      // Arbitrary attribute sets (legacy names, dropped ones): the SDK's own instruments.
+      telemetry.start();
+      telemetry.withMeter((meter) => {
+        const tokens = meter.createHistogram(METRICS.tokenUsage.name, { unit: METRICS.tokenUsage.unit, advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] } });
+        // Same series once server.port (not on the allow-list) is dropped and gen_ai.system renamed.
+        tokens.record(100, { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.token.type': 'input', 'server.port': 443, tenant: 'acme' });
+        tokens.record(50, { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.token.type': 'input', 'server.port': 8443, tenant: 'acme' });
+        const cost = meter.createCounter(METRICS.cost.name, { unit: METRICS.cost.unit });
+        cost.add(0.5, { 'gen_ai.provider.name': 'openai', 'genai_sidecar.route': 'a', tenant: 'acme' });
+        cost.add(0.25, { 'gen_ai.provider.name': 'openai', 'genai_sidecar.route': 'b', tenant: 'acme' });
+      });
 
       // Export repeatedly (cumulative: same values) until the WAL has passed them on.
       await waitFor(

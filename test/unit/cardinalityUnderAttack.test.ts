@@ -76,7 +76,7 @@ test(`a million calls with distinct model names and distinct tenant headers: at 
   const instruments = new BoundInstrumentsProducer({ name: 'attack' });
   const reader = new CollectingReader({ metricProducers: [instruments] });
   const provider = new MeterProvider({ readers: [reader] });
-  const recorder = new CallRecorder(provider.getMeter('attack'), instruments, { maxAttributeValues: MAX_VALUES });
+  const recorder = new CallRecorder({ boundInstruments: instruments, withMeter: (use) => use(provider.getMeter('attack')) }, { maxAttributeValues: MAX_VALUES });
   const mapHeaders = createHeaderAttributeMapper([{ header: 'x-tenant-id', attribute: 'tenant' }], MAX_VALUES);
   // The series allowed to exist exist before the heap is measured: only growth beyond them counts.
   for (let i = 0; i < MAX_VALUES; i += 1) recorder.record(call(`warm-${i}`, mapHeaders({ headers: { 'x-tenant-id': `warm-${i}` } } as unknown as IncomingMessage)));
