@@ -46,6 +46,12 @@ export interface TelemetryPipeline {
   withMeter(use: (meter: Meter) => void): void;
   /** Build the SDK side now (meter provider, reader, periodic export); later calls do nothing. */
   start(): void;
+  /**
+   * `start()` and the exporter's creation cut into steps of at most a few tens of milliseconds
+   * each (one package loaded per step), for the caller to run on separate turns of the event
+   * loop so that traffic in flight is never held up by one long load.
+   */
+  warmUpSteps(): Array<() => void>;
   resource: Record<string, string>;
   /** Export whatever is pending now (used at shutdown and by tests); starts the SDK side if needed. */
   flush(): Promise<void>;
@@ -92,6 +98,13 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
       else use(provider.getMeter(METER_NAME, config.version));
     },
     start: () => void start(),
+    warmUpSteps: () => [
+      () => require('@opentelemetry/api'),
+      () => require('@opentelemetry/core'),
+      () => require('@opentelemetry/resources'),
+      () => void start(),
+      () => exporter?.load(),
+    ],
     resource,
     flush: () => start().forceFlush(),
     shutdown: () => start().shutdown(),
@@ -138,6 +151,11 @@ class ObservedExporter implements PushMetricExporter {
   private get inner(): PushMetricExporter {
     this.created ??= this.createInner();
     return this.created;
+  }
+
+  /** Create the OTLP exporter now rather than at the first export (warm-up). */
+  load(): void {
+    void this.inner;
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
