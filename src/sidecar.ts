@@ -15,6 +15,7 @@ import { createHeaderAttributeMapper } from './proxy/headerAttributes';
 import { createUpstreamPool } from './proxy/upstreamPool';
 import { CallRecorder } from './telemetry/callRecorder';
 import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
+import { scheduleWarmUp } from './warmUp';
 
 /** Upper bound on the metrics flush at shutdown, after in-flight calls had their grace period. */
 const FINAL_FLUSH_MAX_MS = 5_000;
@@ -74,24 +75,11 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   }
   // Off the start-up path: loading the upstream pool (~35 ms) and the metrics SDK and exporter
   // (~120 ms) blocks the event loop, which right after listen() would delay the first readiness
-  // answer by as much. One second later they load one package per turn of the event loop, so
-  // traffic already flowing waits for one step at most. A call that arrives earlier builds the
-  // pool itself, and its metrics go to bound instruments that need no SDK (see startTelemetry).
-  const warmUp = [() => upstreamPool.warm(), ...telemetry.warmUpSteps()];
-  let warmUpStep: NodeJS.Immediate | undefined;
-  const runWarmUp = (): void => {
-    const step = warmUp.shift();
-    if (step === undefined) return;
-    try {
-      step();
-    } catch (error) {
-      // Everything warmed here is also built on first use, where its failure is handled.
-      logger.warn('warm-up step failed; retried on first use', { error: describe(error) });
-    }
-    // Not unref()ed: an unref()ed immediate waits for the next I/O to wake the loop.
-    warmUpStep = setImmediate(runWarmUp);
-  };
-  const warming = setTimeout(runWarmUp, WARM_UP_DELAY_MS).unref();
+  // answer by as much. A call that arrives before the warm-up builds the pool itself, and its
+  // metrics go to bound instruments that need no SDK (see startTelemetry).
+  const warmUp = scheduleWarmUp([() => upstreamPool.warm(), ...telemetry.warmUpSteps()], WARM_UP_DELAY_MS, (error) =>
+    logger.warn('warm-up step failed; retried on first use', { error: describe(error) }),
+  );
   const url = baseUrl(proxyServer);
   const adminUrl = baseUrl(adminServer);
   logger.info('genai-sidecar ready', {
@@ -105,8 +93,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       accepting = false;
-      clearTimeout(warming);
-      if (warmUpStep !== undefined) clearImmediate(warmUpStep);
+      warmUp.cancel();
       await closeGracefully(proxyServer, config.shutdownGraceMs);
       // A collector that is down must not hold the pod past its grace period (Kubernetes' default is 30 s).
       await withDeadline(telemetry.shutdown(), Math.min(config.telemetry.exportTimeoutMs, FINAL_FLUSH_MAX_MS)).catch((error: unknown) =>
