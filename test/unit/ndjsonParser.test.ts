@@ -1,47 +1,11 @@
 import fc from 'fast-check';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
 import type { StreamEvent } from '../../src/providers/types';
+import { bytesOf, bytewise, feed, randomChunks, splitAt } from '../helpers/chunking';
 import { loadCorpus } from '../helpers/corpus';
 
 function run(chunks: Buffer[], parser = new NdjsonParser()): StreamEvent[] {
-  const events: StreamEvent[] = [];
-  for (const chunk of chunks) events.push(...parser.push(chunk));
-  events.push(...parser.end());
-  return events;
-}
-
-function bytesOf(text: string): Buffer {
-  return Buffer.from(text, 'utf8');
-}
-
-function splitAt(buffer: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.filter((c) => c > 0 && c < buffer.length))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of [...points, buffer.length]) {
-    chunks.push(buffer.subarray(start, point));
-    start = point;
-  }
-  return chunks;
-}
-
-function bytewise(buffer: Buffer): Buffer[] {
-  return Array.from({ length: buffer.length }, (_, i) => buffer.subarray(i, i + 1));
-}
-
-function randomChunks(buffer: Buffer, seed: number, maxSize: number): Buffer[] {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 4294967296;
-  };
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < buffer.length; ) {
-    const size = 1 + Math.floor(next() * maxSize);
-    chunks.push(buffer.subarray(i, i + size));
-    i += size;
-  }
-  return chunks;
+  return feed(parser, chunks);
 }
 
 /** Independent oracle over the whole text: every non-blank line, trimmed. */

@@ -1,55 +1,13 @@
 import fc from 'fast-check';
 import { StringDecoder } from 'node:string_decoder';
 import { parseEventBlock, SseParser, type FramedEvent } from '../../src/observe/sseParser';
+import { bytesOf, bytewise, feed, randomChunks, splitAt } from '../helpers/chunking';
 import { loadCorpus } from '../helpers/corpus';
 
 type Event = { event?: string; data: string };
 
-/** Feed `chunks` one push at a time, then end(); every event in order. */
 function run(chunks: Buffer[], parser = new SseParser()): FramedEvent[] {
-  const events: FramedEvent[] = [];
-  for (const chunk of chunks) events.push(...parser.push(chunk));
-  events.push(...parser.end());
-  return events;
-}
-
-function bytesOf(text: string): Buffer {
-  return Buffer.from(text, 'utf8');
-}
-
-/** Split at the given byte offsets (sorted, deduplicated, in range). */
-function splitAt(buffer: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.filter((c) => c > 0 && c < buffer.length))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of [...points, buffer.length]) {
-    chunks.push(buffer.subarray(start, point));
-    start = point;
-  }
-  return chunks;
-}
-
-function bytewise(buffer: Buffer): Buffer[] {
-  return Array.from({ length: buffer.length }, (_, i) => buffer.subarray(i, i + 1));
-}
-
-/** Deterministic pseudo-random chunk sizes 1..maxSize (mulberry32), so a failure is reproducible. */
-function randomChunks(buffer: Buffer, seed: number, maxSize: number): Buffer[] {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < buffer.length; ) {
-    const size = 1 + Math.floor(next() * maxSize);
-    chunks.push(buffer.subarray(i, i + size));
-    i += size;
-  }
-  return chunks;
+  return feed(parser, chunks);
 }
 
 /** Events that carry data or a name: drops the pass-through blocks (comments, data-less blocks). */
