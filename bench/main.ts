@@ -11,7 +11,8 @@ import { runStreams } from './clients/streams';
 import { postLarge } from './clients/oneShot';
 import { runWrk, writeWrkScript } from './clients/wrk';
 import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } from './environment';
-import { BENCH_USAGE, OptionsError, parseBenchOptions, type BenchOptions } from './lib/options';
+import { optionsOrExitCode } from './commandLine';
+import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './lib/options';
 import { EVENTS_PER_STREAM, STREAM_DURATION_MS } from './lib/payloads';
 import { clockTicksPerSecond, readCpuTicks, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
 import { renderMarkdownReport, renderTerminalSummary } from './lib/report';
@@ -221,20 +222,8 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
 }
 
 async function main(): Promise<number> {
-  let options: BenchOptions;
-  try {
-    options = parseBenchOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof OptionsError) {
-      process.stderr.write(`bench: ${error.message}\n${BENCH_USAGE}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options.help) {
-    process.stdout.write(`${BENCH_USAGE}\n`);
-    return 0;
-  }
+  const options = optionsOrExitCode('bench', process.argv.slice(2), parseBenchOptions, BENCH_USAGE);
+  if (typeof options === 'number') return options;
   if (options.profile) return profileSidecar(options);
 
   const started = performance.now();

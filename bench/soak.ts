@@ -10,7 +10,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { postChat } from './clients/oneShot';
 import { timeOneStream } from './clients/streams';
 import { closeOnSignals, startEnvironment, type BenchEnvironment } from './environment';
-import { OptionsError, parseSoakOptions, SOAK_USAGE, type SoakOptions } from './lib/options';
+import { optionsOrExitCode } from './commandLine';
+import { parseSoakOptions, SOAK_USAGE, type SoakOptions } from './lib/options';
 import { countOpenFds, readMemory } from './lib/procfs';
 import { compareFirstLast, isStreamRequest, renderSoakMarkdown, soakWindows, type SoakRequest, type SoakSample } from './lib/soakReport';
 import { formatNumber } from './lib/table';
@@ -110,20 +111,8 @@ async function soak(env: BenchEnvironment, options: SoakOptions): Promise<{ requ
 }
 
 async function main(): Promise<number> {
-  let options: SoakOptions;
-  try {
-    options = parseSoakOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof OptionsError) {
-      process.stderr.write(`soak: ${error.message}\n${SOAK_USAGE}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options.help) {
-    process.stdout.write(`${SOAK_USAGE}\n`);
-    return 0;
-  }
+  const options = optionsOrExitCode('soak', process.argv.slice(2), parseSoakOptions, SOAK_USAGE);
+  if (typeof options === 'number') return options;
   const env = await startEnvironment({ withProxy: false, exportIntervalMs: 1_000, keepTemp: options.keepTemp });
   const unhook = closeOnSignals(env.close);
   try {
