@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { ATTR, METRICS } from '../../src/telemetry/names';
 import { pointsOf, startHarness, type Harness } from '../helpers/harness';
+import type { ReceivedPoint } from '../helpers/otlpReceiver';
 import { openAiChatStream } from '../helpers/openAiStream';
 
 let harness: Harness;
@@ -270,17 +271,7 @@ describe("the sidecar's own answers", () => {
     const dead = await startHarness({ routes: ['openai'], flags: { headerAttribute: ['x-test-case=test_case'] } });
     await dead.provider.close();
     try {
-      const response = await fetch(`${dead.sidecar.url}/openai/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-test-case': 'dead' },
-        body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
-      });
-      expect(response.status).toBe(502);
-      const body = (await response.json()) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe('upstream_unreachable');
-      const points = await dead.metrics((all) => pointsOf(all, METRICS.operationDuration.name, { test_case: 'dead' }).length > 0);
-      const duration = pointsOf(points, METRICS.operationDuration.name, { test_case: 'dead' })[0];
-      expect(duration?.attributes[ATTR.errorType]).toBe('connection_error');
+      const duration = await expectUnreachableAnswer(dead, 'dead');
       expect(duration?.attributes[ATTR.requestModel]).toBe('gpt-4o');
     } finally {
       await dead.sidecar.stop();
@@ -301,16 +292,7 @@ describe("the sidecar's own answers", () => {
     const port = (notHttp.address() as AddressInfo).port;
     const odd = await startHarness({ routes: ['openai'], flags: { upstream: [`openai=http://127.0.0.1:${port}`], headerAttribute: ['x-test-case=test_case'] } });
     try {
-      const response = await fetch(`${odd.sidecar.url}/openai/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-test-case': 'not-http' },
-        body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
-      });
-      expect(response.status).toBe(502);
-      const body = (await response.json()) as { error: { code: string } };
-      expect(body.error.code).toBe('upstream_unreachable');
-      const points = await odd.metrics((all) => pointsOf(all, METRICS.operationDuration.name, { test_case: 'not-http' }).length > 0);
-      expect(pointsOf(points, METRICS.operationDuration.name, { test_case: 'not-http' })[0]?.attributes[ATTR.errorType]).toBe('connection_error');
+      await expectUnreachableAnswer(odd, 'not-http');
       // The sidecar keeps serving.
       expect((await fetch(`${odd.sidecar.adminUrl}/healthz`)).status).toBe(200);
     } finally {
@@ -326,6 +308,25 @@ describe("the sidecar's own answers", () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
   });
 });
+
+/**
+ * One chat call through `h` whose upstream cannot be used: the client gets a 502
+ * `upstream_unreachable`, and the call is recorded as connection_error. Returns its duration point.
+ */
+async function expectUnreachableAnswer(h: Harness, testCase: string): Promise<ReceivedPoint | undefined> {
+  const response = await fetch(`${h.sidecar.url}/openai/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-test-case': testCase },
+    body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
+  });
+  expect(response.status).toBe(502);
+  const body = (await response.json()) as { error: { code: string } };
+  expect(body.error.code).toBe('upstream_unreachable');
+  const points = await h.metrics((all) => pointsOf(all, METRICS.operationDuration.name, { test_case: testCase }).length > 0);
+  const duration = pointsOf(points, METRICS.operationDuration.name, { test_case: testCase })[0];
+  expect(duration?.attributes[ATTR.errorType]).toBe('connection_error');
+  return duration;
+}
 
 async function waitUntil(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
