@@ -58,7 +58,6 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     upstreamPool,
     services,
     headerAttributes: createHeaderAttributeMapper(config.headerAttributes, config.maxAttributeValues),
-    logger,
   });
 
   let accepting = false;

@@ -6,7 +6,6 @@
 import type http from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Route } from '../config/routes';
-import type { Logger } from '../log/logger';
 import type { ExchangeServices } from './exchange';
 import { forwardOnRoute, type RouteProxyOptions } from './routeProxy';
 import { notAForwardProxyBody, unknownRouteBody, type SidecarErrorBody } from './upstreamErrors';
@@ -18,7 +17,6 @@ export interface ProxyAppOptions {
   upstreamPool: Pick<Dispatcher, 'dispatch'>;
   services: ExchangeServices;
   headerAttributes: (req: http.IncomingMessage) => Record<string, string>;
-  logger: Logger;
 }
 
 export type ProxyHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;

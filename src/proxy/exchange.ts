@@ -61,7 +61,8 @@ export class Exchange {
     const settled = this.observer?.settled();
     // Only a compressed answer is still being decoded here; everything else is recorded now.
     if (settled === undefined) this.record(outcome, endedAt);
-    else settled.then(() => this.record(outcome, endedAt)).catch((error: unknown) => this.services.telemetryError('record', error));
+    // settled() never rejects, and record() reports its own failures.
+    else void settled.then(() => this.record(outcome, endedAt));
   }
 
   private record(outcome: Outcome, endedAt: number): void {
