@@ -107,6 +107,26 @@ describe('bad input: a clear answer, nothing lost', () => {
     expect(await response.text()).toBe(garbage);
   });
 
+  test('invalid NDJSON framing from the provider reaches the client unchanged', async () => {
+    const garbage = '{"message":{"content":"a"},"done":false}\n{not json\n\u0000\u0001\n   \n{"done":true,"eval_count":2}';
+    harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/x-ndjson' }, chunks: [garbage] });
+    const response = await chat(harness, '{"model":"llama3","messages":[]}');
+    expect(await response.text()).toBe(garbage);
+  });
+
+  test('many small headers (800, just under the 16 KiB header limit) are forwarded as sent, and the sidecar keeps serving', async () => {
+    harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/json' }, chunks: [OK_JSON] });
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 800; i += 1) many[`x-many-${i}`] = String(i);
+    const response = await chat(harness, '{"model":"gpt-4o","messages":[]}', many);
+    expect(response.status).toBe(200);
+    await response.text();
+    const received = harness.provider.received[harness.provider.received.length - 1];
+    const forwarded = Object.keys(received?.headers ?? {}).filter((name) => name.startsWith('x-many-'));
+    expect(forwarded).toHaveLength(800);
+    expect(received?.headers['x-many-799']).toBe('799');
+  });
+
   test('huge headers get 431 from the server, and the sidecar keeps serving', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.request(`${harness.sidecar.url}/openai/v1/models`, { headers: { 'x-huge': 'h'.repeat(64 * 1024) } });
