@@ -8,16 +8,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runStreams } from './clients/streams';
-import { postLarge } from './clients/oneShot';
+import { postChat, postLarge } from './clients/oneShot';
 import { runWrk, writeWrkScript } from './clients/wrk';
 import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } from './environment';
 import { optionsOrExitCode } from './commandLine';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './lib/options';
-import { EVENTS_PER_STREAM, STREAM_DURATION_MS } from './lib/payloads';
+import { EVENTS_PER_STREAM, STREAM_DURATION_MS, STREAM_PACING_MS } from './lib/payloads';
 import { clockTicksPerSecond, readCpuTicks, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
 import { renderMarkdownReport, renderTerminalSummary } from './lib/report';
 import { buildRows, PATHS, type BenchResults, type JsonRun, type PathName } from './lib/results';
-import { streamFigures } from './lib/streamStats';
+import { roundOrder, splitAcrossRounds } from './lib/rounds';
+import { streamStartOffsets } from './lib/streamSchedule';
+import { streamFigures, type StreamFailure, type StreamSample } from './lib/streamStats';
+import { median } from './lib/stats';
 import { formatNumber } from './lib/table';
 import { totalErrors } from './lib/wrk';
 import { writeResults } from './output';
@@ -26,11 +29,17 @@ import { profileSidecar } from './profile';
 const EXPORT_INTERVAL_MS = 1_000;
 const IDLE_SETTLE_MS = 2_000;
 const CONNECTION_LEVELS = [1, 16, 64] as const;
-/** Growth that stops rising past some size is slack (GC, buffers); growth that keeps rising is buffering. */
-const LARGE_ANSWER_BYTES = [1, 10, 50].map((mib) => mib * 1024 * 1024);
+const WARM_UP_CONNECTIONS = [16, 1] as const;
+/**
+ * Growth that stops rising past some size is slack (GC, buffers); growth that keeps rising is
+ * buffering. 200 MiB is four times the 50 MiB size: buffering would grow with it, slack would not.
+ */
+const LARGE_ANSWER_BYTES = [1, 10, 50, 200].map((mib) => mib * 1024 * 1024);
 const LARGE_ANSWER_REPEATS = 3;
 const LARGE_ANSWER_SETTLE_MS = 500;
 const STREAM_TIMEOUT_MS = 15_000;
+const LONE_REQUESTS = 60;
+const LONE_REQUEST_GAP_MS = 100;
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -65,7 +74,8 @@ function describeRun(env: BenchEnvironment, options: BenchOptions): BenchResults
     'load average at start (1 min)': os.loadavg()[0]?.toFixed(2) ?? '',
     wrk: env.tools.wrkVersion,
     nginx: env.tools.nginxVersion,
-    'wrk run seconds': options.durationS,
+    'wrk seconds per path, level and round': options.durationS,
+    'rounds per level (paths rotated; figures are medians over rounds, streams pooled)': options.rounds,
     'warm-up seconds per path': options.warmupS,
     'streams per path': `${options.streams} (${options.streamConcurrency} at once)`,
     'sidecar export interval ms': EXPORT_INTERVAL_MS,
@@ -100,48 +110,84 @@ function cpuFigures(before: CpuTicks | undefined, after: CpuTicks | undefined, r
   };
 }
 
-async function jsonRun(env: BenchEnvironment, script: string, pathName: PathName, connections: number, durationS: number): Promise<JsonRun> {
+async function jsonRun(env: BenchEnvironment, script: string, pathName: PathName, connections: number, round: number, durationS: number): Promise<JsonRun> {
   const url = env.urls[pathName]?.json as string;
   const pid = workerPid(env, pathName);
   const before = pid === undefined ? undefined : readCpuTicks(pid);
   const wrk = await runWrk(env.tools.wrk, script, { url, connections, durationS });
   const after = pid === undefined ? undefined : readCpuTicks(pid);
-  const run: JsonRun = { path: pathName, connections, wrk, ...cpuFigures(before, after, wrk.requests) };
+  const run: JsonRun = { path: pathName, connections, round, wrk, ...cpuFigures(before, after, wrk.requests) };
   log(
-    `${String(connections).padStart(2)} conns ${pathName.padEnd(7)} ${formatNumber(wrk.requestsPerSec).padStart(7)} req/s  p50 ${formatNumber(wrk.latencyMs.p50)} ms  p99 ${formatNumber(wrk.latencyMs.p99)} ms  cpu/1k ${formatNumber(run.cpuMsPer1k)} ms (${formatNumber((run.cpuSystemShare ?? 0) * 100)}% kernel)`,
+    `${String(connections).padStart(2)} conns round ${round + 1} ${pathName.padEnd(7)} ${formatNumber(wrk.requestsPerSec).padStart(7)} req/s  p50 ${formatNumber(wrk.latencyMs.p50)} ms  p99 ${formatNumber(wrk.latencyMs.p99)} ms  cpu/1k ${formatNumber(run.cpuMsPer1k)} ms (${formatNumber((run.cpuSystemShare ?? 0) * 100)}% kernel)`,
   );
   return run;
 }
 
 async function measureJson(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
   const script = writeWrkScript(env.dir);
+  // Warm-up as the measurement goes on: many connections, then one, each opened and closed. A
+  // JIT warms per code path; the first close of many connections and the first one-connection
+  // traffic deoptimise code that ran only one way before (seen with --trace-deopt).
   if (options.warmupS > 0) {
-    for (const pathName of paths) await runWrk(env.tools.wrk, script, { url: env.urls[pathName]?.json as string, connections: 16, durationS: options.warmupS });
-  }
-  // Interleaved per load level, so drift on a shared machine hits every path alike.
-  for (const connections of CONNECTION_LEVELS) {
     for (const pathName of paths) {
-      const run = await jsonRun(env, script, pathName, connections, options.durationS);
-      results.json.push(run);
-      const errors = totalErrors(run.wrk.errors);
-      if (errors > 0) results.problems.push(`${pathName} at ${connections} connections: ${errors} errors ${JSON.stringify(run.wrk.errors)}`);
+      for (const connections of WARM_UP_CONNECTIONS) await runWrk(env.tools.wrk, script, { url: env.urls[pathName]?.json as string, connections, durationS: options.warmupS });
+    }
+  }
+  // Rounds per load level, paths rotated each round, so drift on a shared machine hits every path alike.
+  for (const connections of CONNECTION_LEVELS) {
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (const pathName of roundOrder(paths, round)) {
+        const run = await jsonRun(env, script, pathName, connections, round, options.durationS);
+        results.json.push(run);
+        const errors = totalErrors(run.wrk.errors);
+        if (errors > 0) results.problems.push(`${pathName} at ${connections} connections, round ${round + 1}: ${errors} errors ${JSON.stringify(run.wrk.errors)}`);
+      }
     }
   }
 }
 
+/** CPU ms of `pid` while `work` runs (10 ms ticks: only meaningful summed over many events). */
+async function withCpu<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T; cpuMs?: number }> {
+  const before = pid === undefined ? undefined : readCpuTicks(pid);
+  const value = await work();
+  const after = pid === undefined ? undefined : readCpuTicks(pid);
+  return { value, cpuMs: before && after ? ((after.ticks - before.ticks) / clockTicksPerSecond()) * 1000 : undefined };
+}
+
 async function measureStreams(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
+  const run = (pathName: PathName, total: number) => ({
+    url: env.urls[pathName]?.paced as string,
+    total,
+    concurrency: options.streamConcurrency,
+    timeoutMs: STREAM_TIMEOUT_MS,
+    startOffsetsMs: streamStartOffsets(options.streamConcurrency, STREAM_DURATION_MS, STREAM_PACING_MS),
+  });
+  // One round first per path, not counted: connections opened, code paths warm.
+  for (const pathName of paths) await runStreams(run(pathName, options.streamConcurrency));
+  const samples: Partial<Record<PathName, Array<StreamSample | StreamFailure>>> = {};
+  const perRound = splitAcrossRounds(options.streams, options.rounds);
+  for (const [round, total] of perRound.entries()) {
+    if (total === 0) continue;
+    for (const pathName of roundOrder(paths, round)) {
+      // The direct path's streams are served by this process itself: no separate CPU to read.
+      const pid = pathName === 'direct' ? undefined : workerPid(env, pathName);
+      const { value, cpuMs } = await withCpu(pid, () => runStreams(run(pathName, total)));
+      (samples[pathName] ??= []).push(...value);
+      if (cpuMs !== undefined) {
+        const cpu = (results.streamCpu[pathName] ??= { cpuMs: 0, events: 0 });
+        cpu.cpuMs += cpuMs;
+        cpu.events += value.reduce((events, sample) => events + ('events' in sample ? sample.events : 0), 0);
+      }
+    }
+  }
   for (const pathName of paths) {
-    const url = env.urls[pathName]?.paced as string;
-    const run = { url, concurrency: options.streamConcurrency, timeoutMs: STREAM_TIMEOUT_MS, staggerMs: STREAM_DURATION_MS / options.streamConcurrency };
-    // One round first, not counted: connections opened, code paths warm.
-    await runStreams({ ...run, total: options.streamConcurrency });
-    const samples = await runStreams({ ...run, total: options.streams });
-    const figures = streamFigures(samples, EVENTS_PER_STREAM);
+    const all = samples[pathName] ?? [];
+    const figures = streamFigures(all, EVENTS_PER_STREAM);
     results.streams[pathName] = figures;
     log(
       `streams ${pathName.padEnd(7)} ttfb p50 ${formatNumber(figures.ttfbMs?.p50)} ms  gap p99 ${formatNumber(figures.gapMs?.p99)} ms  gap max ${formatNumber(figures.gapMs?.max)} ms  delivery p99 ${formatNumber(figures.deliveryMs?.p99)} ms`,
     );
-    if (figures.failures > 0) results.problems.push(`${pathName}: ${figures.failures} of ${samples.length} streams failed`);
+    if (figures.failures > 0) results.problems.push(`${pathName}: ${figures.failures} of ${all.length} streams failed`);
     if (figures.incomplete > 0) results.problems.push(`${pathName}: ${figures.incomplete} streams did not carry ${EVENTS_PER_STREAM} events`);
   }
   const reference = results.streams.direct?.digests;
@@ -151,6 +197,33 @@ async function measureStreams(env: BenchEnvironment, options: BenchOptions, resu
       results.problems.push(`${pathName}: streams differ from what the provider sent directly (digests ${digests.join(', ')} vs ${reference?.join(', ')})`);
     }
   }
+}
+
+/**
+ * Single requests with idle time between them, as most pods' traffic is: every hop then wakes a
+ * process (and on a VM a vCPU) that went idle, which closed-loop load never shows.
+ */
+async function measureLoneRequests(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
+  const perRound = splitAcrossRounds(LONE_REQUESTS, options.rounds);
+  const agents = new Map(paths.map((pathName) => [pathName, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+  try {
+    // One request each first, not counted: the connection is opened.
+    for (const pathName of paths) await postChat(env.urls[pathName]?.json as string, agents.get(pathName) as http.Agent, 5_000);
+    for (const [round, count] of perRound.entries()) {
+      for (const pathName of roundOrder(paths, round)) {
+        const latencies = (results.loneMs[pathName] ??= []);
+        for (let index = 0; index < count; index += 1) {
+          await sleep(LONE_REQUEST_GAP_MS);
+          const answer = await postChat(env.urls[pathName]?.json as string, agents.get(pathName) as http.Agent, 5_000);
+          if (answer.status !== 200) results.problems.push(`${pathName}: a lone request answered ${answer.status}`);
+          latencies.push(answer.ms);
+        }
+      }
+    }
+  } finally {
+    for (const agent of agents.values()) agent.destroy();
+  }
+  for (const pathName of paths) log(`lone requests ${pathName.padEnd(7)} p50 ${formatNumber(median(results.loneMs[pathName] ?? []))} ms`);
 }
 
 /** Peak RSS while passing `bytes`-byte answers through `url`, minus RSS just before. */
@@ -199,6 +272,8 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
     meta: describeRun(env, options),
     json: [],
     streams: {},
+    streamCpu: {},
+    loneMs: {},
     resources: { startupMs: {}, idleRssKb: {}, peakRssKb: {}, largeAnswers: [] },
     exports: { requests: 0, bytes: 0 },
     problems: [],
@@ -212,6 +287,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
   const nginxRss = env.proxy ? new RssSampler(env.proxy.child.pid, 100).start() : undefined;
   await measureJson(env, options, results, paths);
   await measureStreams(env, options, results, paths);
+  await measureLoneRequests(env, options, results, paths);
   results.resources.peakRssKb = { sidecar: sidecarRss.stop().peakKb, nginx: nginxRss?.stop().peakKb };
   results.meta['sidecar VmHWM after load (MiB)'] = formatNumber((readMemory(env.sidecar.child.pid)?.hwmKb ?? 0) / 1024);
 

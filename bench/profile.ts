@@ -58,7 +58,8 @@ export async function profileSidecar(options: BenchOptions): Promise<number> {
     const script = writeWrkScript(env.dir);
     const url = env.urls.sidecar?.json as string;
     if (options.warmupS > 0) await runWrk(env.tools.wrk, script, { url, connections: PROFILE_CONNECTIONS, durationS: options.warmupS });
-    wrk = await runWrk(env.tools.wrk, script, { url, connections: PROFILE_CONNECTIONS, durationS: options.durationS });
+    // As long as one load level of the benchmark: every round of it.
+    wrk = await runWrk(env.tools.wrk, script, { url, connections: PROFILE_CONNECTIONS, durationS: options.durationS * options.rounds });
     // The profile is written as the sidecar exits (SIGTERM -> graceful stop -> exit).
     await env.sidecar.child.stop(20_000);
   } finally {

@@ -14,11 +14,8 @@ export interface StreamRun {
   concurrency: number;
   /** Per stream. */
   timeoutMs: number;
-  /**
-   * Worker k starts k * staggerMs late. Spread over one stream's length, streams start evenly
-   * instead of in waves of `concurrency` at once, whose first bytes would queue behind each other.
-   */
-  staggerMs?: number;
+  /** Worker k starts startOffsetsMs[k] late (see ../lib/streamSchedule); 0 when absent. */
+  startOffsetsMs?: readonly number[];
 }
 
 export async function runStreams(run: StreamRun): Promise<Array<StreamSample | StreamFailure>> {
@@ -26,7 +23,7 @@ export async function runStreams(run: StreamRun): Promise<Array<StreamSample | S
   const results: Array<StreamSample | StreamFailure> = [];
   let next = 0;
   const worker = async (_: unknown, index: number): Promise<void> => {
-    await new Promise((resolve) => setTimeout(resolve, index * (run.staggerMs ?? 0)));
+    await new Promise((resolve) => setTimeout(resolve, run.startOffsetsMs?.[index] ?? 0));
     while (next < run.total) {
       next += 1;
       results.push(await timeOneStream(run.url, agent, run.timeoutMs).catch((error: unknown) => ({ error: String(error) })));

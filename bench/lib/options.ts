@@ -12,9 +12,14 @@ export class OptionsError extends Error {
 export interface BenchOptions {
   help: boolean;
   quick: boolean;
-  /** Seconds per measured wrk run. */
+  /** Seconds of wrk per path, load level and round. */
   durationS: number;
-  /** Seconds of wrk per path before measuring (JIT, connection pools). */
+  /**
+   * Rounds per load level, the paths' order rotated each round; figures are medians over rounds
+   * (streams: pooled), so a burst of noise on a shared machine lands in one round of one path.
+   */
+  rounds: number;
+  /** Seconds of wrk per path and warm-up load (16 connections, then 1) before measuring (JIT, connection pools). */
   warmupS: number;
   /** Streams timed per path. */
   streams: number;
@@ -63,11 +68,12 @@ function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['op
 
 const text = (value: string | boolean | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
-export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration S] [--warmup S] [--streams N]
+export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration S] [--rounds N] [--warmup S] [--streams N]
        [--stream-concurrency N] [--startups N] [--profile] [--results DIR] [--keep-temp]
-  --quick               shorter runs (3 s each, 16 streams): about a minute
-  --duration S          seconds per measured wrk run (default 10; 1..60)
-  --warmup S            seconds of warm-up load per path (default 2; 0..30)
+  --quick               shorter, noisier runs (3 rounds of 1 s, 16 streams): about 1.5 minutes
+  --duration S          seconds of wrk per path, load level and round (default 2; 1..60)
+  --rounds N            rounds per load level, paths in rotated order (default 5; 1..20)
+  --warmup S            seconds of each warm-up load (16 conns, then 1) per path (default 2; 0..30)
   --streams N           streams timed per path (default 40; 1..400)
   --stream-concurrency  streams at once (default 8; 1..64)
   --startups N          sidecar starts timed for startup-to-ready (default 3; 1..10)
@@ -80,6 +86,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     help: { type: 'boolean' },
     quick: { type: 'boolean' },
     duration: { type: 'string' },
+    rounds: { type: 'string' },
     warmup: { type: 'string' },
     streams: { type: 'string' },
     'stream-concurrency': { type: 'string' },
@@ -92,7 +99,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   return {
     help: values.help === true,
     quick,
-    durationS: integer('duration', text(values.duration), quick ? 3 : 10, 1, 60),
+    durationS: integer('duration', text(values.duration), quick ? 1 : 2, 1, 60),
+    rounds: integer('rounds', text(values.rounds), quick ? 3 : 5, 1, 20),
     warmupS: integer('warmup', text(values.warmup), quick ? 1 : 2, 0, 30),
     streams: integer('streams', text(values.streams), quick ? 16 : 40, 1, 400),
     streamConcurrency: integer('stream-concurrency', text(values['stream-concurrency']), 8, 1, 64),

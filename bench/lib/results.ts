@@ -2,7 +2,7 @@
  * What one benchmark run measured, and the table rows (with the issue's targets) built from it.
  * Pure: the orchestrator fills BenchResults, everything shown is derived here.
  */
-import { median } from './stats';
+import { difference, median, ratio, summarize, type Summary } from './stats';
 import type { StreamFigures } from './streamStats';
 import { addedRow, valueRow, type Row } from './table';
 import type { WrkResult } from './wrk';
@@ -13,6 +13,8 @@ export type PathName = (typeof PATHS)[number];
 export interface JsonRun {
   path: PathName;
   connections: number;
+  /** 0-based round (see ./rounds); each level has the same rounds for every path. */
+  round: number;
   wrk: WrkResult;
   /**
    * CPU time of the process doing the work for this path per 1,000 requests, ms: the sidecar,
@@ -29,10 +31,22 @@ export interface LargeAnswer {
   growthKb: Partial<Record<PathName, number>>;
 }
 
+/** CPU time the proxying process spent while its streams ran (rounds summed). */
+export interface StreamCpu {
+  cpuMs: number;
+  /** SSE events relayed in that time. */
+  events: number;
+}
+
 export interface BenchResults {
   meta: Record<string, string | number | boolean>;
   json: JsonRun[];
+  /** Samples of every round pooled per path. */
   streams: Partial<Record<PathName, StreamFigures>>;
+  /** Sidecar and nginx proxy only: direct's streams are served by the measuring process itself. */
+  streamCpu: Partial<Record<PathName, StreamCpu>>;
+  /** Client-side latency of single requests sent 100 ms apart, ms. */
+  loneMs: Partial<Record<PathName, number[]>>;
   resources: {
     /** Spawn to ready, ms, per start. */
     startupMs: Partial<Record<PathName, number[]>>;
@@ -64,8 +78,27 @@ function percentOf(share: number | undefined): number | undefined {
   return share === undefined ? undefined : share * 100;
 }
 
-function jsonRun(results: BenchResults, path: PathName, connections: number): JsonRun | undefined {
-  return results.json.find((run) => run.path === path && run.connections === connections);
+function jsonRuns(results: BenchResults, path: PathName, connections: number): JsonRun[] {
+  return results.json.filter((run) => run.path === path && run.connections === connections);
+}
+
+/** The median over a path's rounds at one level: one noisy round moves it little. */
+function jsonFigure(results: BenchResults, path: PathName, connections: number, pick: (run: JsonRun) => number | undefined): number | undefined {
+  const values = jsonRuns(results, path, connections)
+    .map(pick)
+    .filter((value): value is number => value !== undefined);
+  return median(values);
+}
+
+/** The largest amount `path` added over direct in any one round (same round, same minute). */
+function worstRoundAdded(results: BenchResults, path: PathName, connections: number, pick: (run: JsonRun) => number): number | undefined {
+  let worst: number | undefined;
+  for (const run of jsonRuns(results, path, connections)) {
+    const direct = jsonRuns(results, 'direct', connections).find((other) => other.round === run.round);
+    const added = difference(pick(run), direct === undefined ? undefined : pick(direct));
+    if (added !== undefined && (worst === undefined || added > worst)) worst = added;
+  }
+  return worst;
 }
 
 function perPath<T>(pick: (path: PathName) => T | undefined): { direct?: T; sidecar?: T; nginx?: T } {
@@ -74,10 +107,10 @@ function perPath<T>(pick: (path: PathName) => T | undefined): { direct?: T; side
 
 function jsonRows(results: BenchResults, connections: number, withThroughput: boolean, withLatency: boolean): Row[] {
   const section = `plain JSON, ${connections} connection${connections === 1 ? '' : 's'} (wrk)`;
-  const latency = (key: 'p50' | 'p99') => perPath((path) => jsonRun(results, path, connections)?.wrk.latencyMs[key]);
+  const latency = (key: 'p50' | 'p99') => perPath((path) => jsonFigure(results, path, connections, (run) => run.wrk.latencyMs[key]));
   const rows: Row[] = [];
   if (withThroughput) {
-    const rps = perPath((path) => jsonRun(results, path, connections)?.wrk.requestsPerSec);
+    const rps = perPath((path) => jsonFigure(results, path, connections, (run) => run.wrk.requestsPerSec));
     rows.push(valueRow(section, 'requests per second', 'req/s', rps, connections === 16 ? { op: '>=', value: TARGETS.rpsAt16 } : undefined));
   }
   rows.push(valueRow(section, 'latency p50', 'ms', latency('p50')), valueRow(section, 'latency p99', 'ms', latency('p99')));
@@ -85,8 +118,27 @@ function jsonRows(results: BenchResults, connections: number, withThroughput: bo
     const p50Target = connections === 1 ? { op: '<=' as const, value: TARGETS.addedP50At1Ms } : undefined;
     const p99Target = connections === 1 ? { op: '<=' as const, value: TARGETS.addedP99At1Ms } : undefined;
     rows.push(addedRow(section, 'added latency p50', 'ms', latency('p50'), p50Target), addedRow(section, 'added latency p99', 'ms', latency('p99'), p99Target));
+    const worstSidecar = worstRoundAdded(results, 'sidecar', connections, (run) => run.wrk.latencyMs.p99);
+    const worstNginx = worstRoundAdded(results, 'nginx', connections, (run) => run.wrk.latencyMs.p99);
+    rows.push({ section, label: 'added latency p99, worst round', unit: 'ms', sidecar: worstSidecar, nginx: worstNginx, vsNginx: ratio(worstSidecar, worstNginx) });
   }
   return rows;
+}
+
+function loneRows(results: BenchResults): Row[] {
+  const section = 'plain JSON, lone requests 100 ms apart (node:http client)';
+  const figure = (pick: (summary: Summary) => number) => perPath((path) => {
+    const summary = summarize(results.loneMs[path] ?? []);
+    return summary ? pick(summary) : undefined;
+  });
+  const p50 = figure((summary) => summary.p50);
+  const p90 = figure((summary) => summary.p90);
+  return [
+    valueRow(section, 'latency p50', 'ms', p50),
+    valueRow(section, 'latency p90', 'ms', p90),
+    addedRow(section, 'added latency p50', 'ms', p50),
+    addedRow(section, 'added latency p90', 'ms', p90),
+  ];
 }
 
 function streamRows(results: BenchResults): Row[] {
@@ -121,13 +173,18 @@ function resourceRows(results: BenchResults): Row[] {
   const { resources } = results;
   const mb = (kb: number | undefined): number | undefined => (kb === undefined ? undefined : kb / KB_PER_MB);
   const startup = perPath((path) => median(resources.startupMs[path] ?? []));
-  const cpu = perPath((path) => jsonRun(results, path, 16)?.cpuMsPer1k);
+  const cpu = perPath((path) => jsonFigure(results, path, 16, (run) => run.cpuMsPer1k));
+  const streamCpu = (path: PathName): number | undefined => {
+    const measured = results.streamCpu[path];
+    return measured && measured.events > 0 ? (measured.cpuMs / measured.events) * 1000 : undefined;
+  };
   const rows: Row[] = [
     valueRow(section, 'startup to ready (median)', 'ms', { sidecar: startup.sidecar, nginx: startup.nginx }, { op: '<=', value: TARGETS.startupMs }),
     valueRow(section, 'RSS idle (start + 2 s)', 'MiB', { sidecar: mb(resources.idleRssKb.sidecar), nginx: mb(resources.idleRssKb.nginx) }, { op: '<=', value: TARGETS.idleRssMb }),
     valueRow(section, 'RSS peak under load', 'MiB', { sidecar: mb(resources.peakRssKb.sidecar), nginx: mb(resources.peakRssKb.nginx) }, { op: '<=', value: TARGETS.peakRssMb }),
     valueRow(section, 'CPU per 1,000 requests at 16 conns (direct: origin)', 'ms', cpu),
-    valueRow(section, 'of which kernel (system) time', '%', perPath((path) => percentOf(jsonRun(results, path, 16)?.cpuSystemShare))),
+    valueRow(section, 'of which kernel (system) time', '%', perPath((path) => percentOf(jsonFigure(results, path, 16, (run) => run.cpuSystemShare)))),
+    valueRow(section, 'CPU per 1,000 stream events relayed', 'ms', { sidecar: streamCpu('sidecar'), nginx: streamCpu('nginx') }),
   ];
   for (const answer of resources.largeAnswers) {
     const size = answer.bytes >= 1024 * 1024 ? `${Math.round(answer.bytes / (1024 * 1024))} MiB` : `${Math.round(answer.bytes / 1024)} KiB`;
@@ -137,5 +194,5 @@ function resourceRows(results: BenchResults): Row[] {
 }
 
 export function buildRows(results: BenchResults): Row[] {
-  return [...jsonRows(results, 1, false, true), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...streamRows(results), ...resourceRows(results)];
+  return [...jsonRows(results, 1, false, true), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...resourceRows(results)];
 }

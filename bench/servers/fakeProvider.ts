@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { CHAT_RESPONSE, largeResponseParts, RESPONSE_BYTES_HEADER, STREAM_CHUNKS, STREAM_PACING_MS, streamEvent, streamTail } from '../lib/payloads';
 
 /** The largest answer the fake will produce, so a typo cannot ask for gigabytes. */
-const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export interface FakeProvider {

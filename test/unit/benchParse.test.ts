@@ -196,9 +196,9 @@ describe('CPU profile summary', () => {
 
 describe('options', () => {
   it('has full-run defaults and shorter quick ones', () => {
-    expect(parseBenchOptions([])).toMatchObject({ quick: false, durationS: 10, warmupS: 2, streams: 40, streamConcurrency: 8, startups: 3, profile: false });
-    expect(parseBenchOptions(['--quick'])).toMatchObject({ quick: true, durationS: 3, warmupS: 1, streams: 16, startups: 1 });
-    expect(parseBenchOptions(['--quick', '--duration', '5', '--results', '/tmp/r'])).toMatchObject({ durationS: 5, resultsDir: '/tmp/r' });
+    expect(parseBenchOptions([])).toMatchObject({ quick: false, durationS: 2, rounds: 5, warmupS: 2, streams: 40, streamConcurrency: 8, startups: 3, profile: false });
+    expect(parseBenchOptions(['--quick'])).toMatchObject({ quick: true, durationS: 1, rounds: 3, warmupS: 1, streams: 16, startups: 1 });
+    expect(parseBenchOptions(['--quick', '--duration', '5', '--rounds', '7', '--results', '/tmp/r'])).toMatchObject({ durationS: 5, rounds: 7, resultsDir: '/tmp/r' });
     expect(parseSoakOptions([])).toMatchObject({ minutes: 5, rate: 200, streamShare: 0.1 });
   });
 
@@ -206,6 +206,8 @@ describe('options', () => {
     [['--duration', '0'], '--duration must be a number from 1 to 60'],
     [['--duration', '600'], '--duration must be a number from 1 to 60'],
     [['--streams', '2.5'], '--streams must be a whole number'],
+    [['--rounds', '0'], '--rounds must be a number from 1 to 20'],
+    [['--rounds', '21'], '--rounds must be a number from 1 to 20'],
     [['--streams', ''], '--streams must be a number'],
     [['--bogus'], "Unknown option '--bogus'"],
   ])('refuses %j', (argv, message) => {

@@ -6,6 +6,8 @@
 import { originConfig, reverseProxyConfig } from '../../bench/lib/nginxConfig';
 import { CHAT_RESPONSE, largeResponseParts, STREAM_CHUNKS, streamEvent, streamTail } from '../../bench/lib/payloads';
 import { buildRows, type BenchResults } from '../../bench/lib/results';
+import { roundOrder, splitAcrossRounds } from '../../bench/lib/rounds';
+import { streamStartOffsets } from '../../bench/lib/streamSchedule';
 import { compareFirstLast, isStreamRequest, soakWindows, windowSeconds, type SoakRequest, type SoakSample } from '../../bench/lib/soakReport';
 import { sentAtMs } from '../../bench/lib/sseEvents';
 import { difference, median, percentile, ratio, summarize } from '../../bench/lib/stats';
@@ -126,11 +128,23 @@ describe('rows from a run', () => {
   const results: BenchResults = {
     meta: {},
     json: [
-      { path: 'direct', connections: 16, wrk: wrk(40_000, 0.3, 1), cpuMsPer1k: 12 },
-      { path: 'sidecar', connections: 16, wrk: wrk(9_000, 1.5, 3), cpuMsPer1k: 200, cpuSystemShare: 0.25 },
-      { path: 'nginx', connections: 16, wrk: wrk(20_000, 0.7, 2), cpuMsPer1k: 30 },
+      { path: 'direct', connections: 16, round: 0, wrk: wrk(40_000, 0.3, 1), cpuMsPer1k: 12 },
+      { path: 'sidecar', connections: 16, round: 0, wrk: wrk(9_000, 1.5, 3), cpuMsPer1k: 200, cpuSystemShare: 0.25 },
+      { path: 'nginx', connections: 16, round: 0, wrk: wrk(20_000, 0.7, 2), cpuMsPer1k: 30 },
+      // Three rounds at 1 connection; the second is a noisy one for the sidecar.
+      { path: 'direct', connections: 1, round: 0, wrk: wrk(10_000, 0.08, 0.2) },
+      { path: 'sidecar', connections: 1, round: 0, wrk: wrk(4_000, 0.2, 0.6) },
+      { path: 'nginx', connections: 1, round: 0, wrk: wrk(9_000, 0.1, 0.3) },
+      { path: 'direct', connections: 1, round: 1, wrk: wrk(10_000, 0.08, 0.4) },
+      { path: 'sidecar', connections: 1, round: 1, wrk: wrk(3_000, 0.3, 4.4) },
+      { path: 'nginx', connections: 1, round: 1, wrk: wrk(9_000, 0.1, 0.5) },
+      { path: 'direct', connections: 1, round: 2, wrk: wrk(10_000, 0.08, 0.3) },
+      { path: 'sidecar', connections: 1, round: 2, wrk: wrk(4_000, 0.25, 0.7) },
+      { path: 'nginx', connections: 1, round: 2, wrk: wrk(9_000, 0.1, 0.45) },
     ],
     streams: {},
+    streamCpu: { sidecar: { cpuMs: 180, events: 2_600 }, nginx: { cpuMs: 30, events: 2_600 }, direct: { cpuMs: 5, events: 0 } },
+    loneMs: { direct: [0.9, 0.8, 1.0], sidecar: [1.9, 2.0, 1.8, 5.0], nginx: [1.3] },
     resources: { startupMs: { sidecar: [400, 250, 260], nginx: [20] }, idleRssKb: { sidecar: 60 * 1024 }, peakRssKb: {}, largeAnswers: [{ bytes: 10 * 1024 * 1024, growthKb: { sidecar: 2048, nginx: 0 } }] },
     exports: { requests: 1, bytes: 1 },
     problems: [],
@@ -151,10 +165,75 @@ describe('rows from a run', () => {
     expect(find('resources', 'of which kernel (system) time')).toMatchObject({ direct: undefined, sidecar: 25 });
   });
 
+  it('takes the median over rounds, so one noisy round does not decide a figure', () => {
+    expect(find('plain JSON, 1 connection', 'latency p99')).toMatchObject({ direct: 0.3, sidecar: 0.7, nginx: 0.45 });
+    expect(find('plain JSON, 1 connection', 'latency p50')).toMatchObject({ sidecar: 0.25 });
+    const added = find('plain JSON, 1 connection', 'added latency p99');
+    expect(added?.sidecar).toBeCloseTo(0.4, 9);
+    expect(verdict(added!)).toBe('ok');
+  });
+
+  it('shows the worst round too, each round against direct in the same round', () => {
+    const worst = find('plain JSON, 1 connection', 'added latency p99, worst round');
+    expect(worst?.sidecar).toBeCloseTo(4.0, 9);
+    expect(worst?.nginx).toBeCloseTo(0.15, 9);
+    expect(worst?.target).toBeUndefined();
+  });
+
+  it('gives CPU per 1,000 stream events for the proxies, none where nothing was relayed', () => {
+    const row = find('resources', 'CPU per 1,000 stream events relayed');
+    expect(row?.sidecar).toBeCloseTo(69.23, 2);
+    expect(row?.nginx).toBeCloseTo(11.54, 2);
+    expect(row?.direct).toBeUndefined();
+  });
+
+  it('gives lone requests as percentiles of every latency, added over direct', () => {
+    expect(find('plain JSON, lone requests', 'latency p50')).toMatchObject({ direct: 0.9, sidecar: 1.95, nginx: 1.3 });
+    expect(find('plain JSON, lone requests', 'added latency p50')?.sidecar).toBeCloseTo(1.05, 9);
+    expect(find('plain JSON, lone requests', 'added latency p50')?.nginx).toBeCloseTo(0.4, 9);
+  });
+
   it('leaves what was not measured empty instead of zero', () => {
-    const p50 = find('plain JSON, 1 connection', 'latency p50');
+    const p50 = find('plain JSON, 64 connections', 'latency p50');
     expect(p50?.sidecar).toBeUndefined();
-    expect(verdict(find('plain JSON, 1 connection', 'added latency p50')!)).toBe('');
+    expect(verdict(find('plain JSON, 16 connections', 'added latency p99')!)).toBe('');
+    expect(find('streaming', 'time to first byte p50')?.sidecar).toBeUndefined();
+  });
+});
+
+describe('rounds and stream schedule', () => {
+  it('rotates the paths one place per round', () => {
+    expect([0, 1, 2, 3].map((round) => roundOrder(['direct', 'sidecar', 'nginx'], round))).toEqual([
+      ['direct', 'sidecar', 'nginx'],
+      ['sidecar', 'nginx', 'direct'],
+      ['nginx', 'direct', 'sidecar'],
+      ['direct', 'sidecar', 'nginx'],
+    ]);
+    expect(roundOrder([], 3)).toEqual([]);
+  });
+
+  it.each([
+    [40, 5, [8, 8, 8, 8, 8]],
+    [16, 3, [6, 5, 5]],
+    [2, 3, [1, 1, 0]],
+    [0, 2, [0, 0]],
+  ])('splits %i streams over %i rounds as %j', (total, rounds, expected) => {
+    expect(splitAcrossRounds(total, rounds)).toEqual(expected);
+  });
+
+  it('refuses to split over no rounds', () => {
+    expect(() => splitAcrossRounds(4, 0)).toThrow(RangeError);
+  });
+
+  it.each([1, 3, 5, 8, 16, 64])('starts %i workers spread over a stream, each at its own phase of the pacing', (concurrency) => {
+    const offsets = streamStartOffsets(concurrency, 1280, 20);
+    expect(offsets).toHaveLength(concurrency);
+    const phases = offsets.map((offset) => Math.round((offset % 20) * 1000));
+    expect(new Set(phases).size).toBe(concurrency);
+    for (const [worker, offset] of offsets.entries()) {
+      // Within one pacing interval of an even spread over the stream's length.
+      expect(Math.abs(offset - (worker * 1280) / concurrency)).toBeLessThan(20);
+    }
   });
 });
 
