@@ -101,22 +101,31 @@ function measureIdle(env: BenchEnvironment, results: BenchResults): void {
   log(`idle RSS: sidecar ${formatNumber((results.resources.idleRssKb.sidecar ?? 0) / 1024)} MiB, nginx ${formatNumber((results.resources.idleRssKb.nginx ?? 0) / 1024)} MiB`);
 }
 
-function cpuFigures(before: CpuTicks | undefined, after: CpuTicks | undefined, requests: number): Pick<JsonRun, 'cpuMsPer1k' | 'cpuSystemShare'> {
-  if (before === undefined || after === undefined || requests === 0) return {};
-  const ticks = after.ticks - before.ticks;
+/** CPU ticks `pid` used while `work` ran (10 ms ticks: only meaningful summed over many events). */
+async function withCpu<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T; used?: CpuTicks }> {
+  const before = pid === undefined ? undefined : readCpuTicks(pid);
+  const value = await work();
+  const after = pid === undefined ? undefined : readCpuTicks(pid);
+  if (before === undefined || after === undefined) return { value };
+  return { value, used: { ticks: after.ticks - before.ticks, systemTicks: after.systemTicks - before.systemTicks } };
+}
+
+function ticksToMs(ticks: number): number {
+  return (ticks / clockTicksPerSecond()) * 1000;
+}
+
+function cpuFigures(used: CpuTicks | undefined, requests: number): Pick<JsonRun, 'cpuMsPer1k' | 'cpuSystemShare'> {
+  if (used === undefined || requests === 0) return {};
   return {
-    cpuMsPer1k: ((ticks / clockTicksPerSecond()) * 1000) / (requests / 1000),
-    cpuSystemShare: ticks > 0 ? (after.systemTicks - before.systemTicks) / ticks : undefined,
+    cpuMsPer1k: ticksToMs(used.ticks) / (requests / 1000),
+    cpuSystemShare: used.ticks > 0 ? used.systemTicks / used.ticks : undefined,
   };
 }
 
 async function jsonRun(env: BenchEnvironment, script: string, pathName: PathName, connections: number, round: number, durationS: number): Promise<JsonRun> {
   const url = env.urls[pathName]?.json as string;
-  const pid = workerPid(env, pathName);
-  const before = pid === undefined ? undefined : readCpuTicks(pid);
-  const wrk = await runWrk(env.tools.wrk, script, { url, connections, durationS });
-  const after = pid === undefined ? undefined : readCpuTicks(pid);
-  const run: JsonRun = { path: pathName, connections, round, wrk, ...cpuFigures(before, after, wrk.requests) };
+  const { value: wrk, used } = await withCpu(workerPid(env, pathName), () => runWrk(env.tools.wrk, script, { url, connections, durationS }));
+  const run: JsonRun = { path: pathName, connections, round, wrk, ...cpuFigures(used, wrk.requests) };
   log(
     `${String(connections).padStart(2)} conns round ${round + 1} ${pathName.padEnd(7)} ${formatNumber(wrk.requestsPerSec).padStart(7)} req/s  p50 ${formatNumber(wrk.latencyMs.p50)} ms  p99 ${formatNumber(wrk.latencyMs.p99)} ms  cpu/1k ${formatNumber(run.cpuMsPer1k)} ms (${formatNumber((run.cpuSystemShare ?? 0) * 100)}% kernel)`,
   );
@@ -146,21 +155,14 @@ async function measureJson(env: BenchEnvironment, options: BenchOptions, results
   }
 }
 
-/** CPU ms of `pid` while `work` runs (10 ms ticks: only meaningful summed over many events). */
-async function withCpu<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T; cpuMs?: number }> {
-  const before = pid === undefined ? undefined : readCpuTicks(pid);
-  const value = await work();
-  const after = pid === undefined ? undefined : readCpuTicks(pid);
-  return { value, cpuMs: before && after ? ((after.ticks - before.ticks) / clockTicksPerSecond()) * 1000 : undefined };
-}
-
 async function measureStreams(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
+  const startOffsetsMs = streamStartOffsets(options.streamConcurrency, STREAM_DURATION_MS, STREAM_PACING_MS);
   const run = (pathName: PathName, total: number) => ({
     url: env.urls[pathName]?.paced as string,
     total,
     concurrency: options.streamConcurrency,
     timeoutMs: STREAM_TIMEOUT_MS,
-    startOffsetsMs: streamStartOffsets(options.streamConcurrency, STREAM_DURATION_MS, STREAM_PACING_MS),
+    startOffsetsMs,
   });
   // One round first per path, not counted: connections opened, code paths warm.
   for (const pathName of paths) await runStreams(run(pathName, options.streamConcurrency));
@@ -171,11 +173,11 @@ async function measureStreams(env: BenchEnvironment, options: BenchOptions, resu
     for (const pathName of roundOrder(paths, round)) {
       // The direct path's streams are served by this process itself: no separate CPU to read.
       const pid = pathName === 'direct' ? undefined : workerPid(env, pathName);
-      const { value, cpuMs } = await withCpu(pid, () => runStreams(run(pathName, total)));
+      const { value, used } = await withCpu(pid, () => runStreams(run(pathName, total)));
       (samples[pathName] ??= []).push(...value);
-      if (cpuMs !== undefined) {
+      if (used !== undefined) {
         const cpu = (results.streamCpu[pathName] ??= { cpuMs: 0, events: 0 });
-        cpu.cpuMs += cpuMs;
+        cpu.cpuMs += ticksToMs(used.ticks);
         cpu.events += value.reduce((events, sample) => events + ('events' in sample ? sample.events : 0), 0);
       }
     }

@@ -92,9 +92,10 @@ function jsonFigure(results: BenchResults, path: PathName, connections: number, 
 
 /** The largest amount `path` added over direct in any one round (same round, same minute). */
 function worstRoundAdded(results: BenchResults, path: PathName, connections: number, pick: (run: JsonRun) => number): number | undefined {
+  const directRuns = jsonRuns(results, 'direct', connections);
   let worst: number | undefined;
   for (const run of jsonRuns(results, path, connections)) {
-    const direct = jsonRuns(results, 'direct', connections).find((other) => other.round === run.round);
+    const direct = directRuns.find((other) => other.round === run.round);
     const added = difference(pick(run), direct === undefined ? undefined : pick(direct));
     if (added !== undefined && (worst === undefined || added > worst)) worst = added;
   }
@@ -127,8 +128,9 @@ function jsonRows(results: BenchResults, connections: number, withThroughput: bo
 
 function loneRows(results: BenchResults): Row[] {
   const section = 'plain JSON, lone requests 100 ms apart (node:http client)';
+  const summaries = perPath((path) => summarize(results.loneMs[path] ?? []));
   const figure = (pick: (summary: Summary) => number) => perPath((path) => {
-    const summary = summarize(results.loneMs[path] ?? []);
+    const summary = summaries[path];
     return summary ? pick(summary) : undefined;
   });
   const p50 = figure((summary) => summary.p50);
