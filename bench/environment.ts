@@ -1,13 +1,15 @@
 /**
  * Everything a benchmark run talks to, all on 127.0.0.1: nginx as the plain-JSON origin, the
  * Node fake provider (paced streams, large answers), the OTLP sink, the sidecar under test and,
- * for comparison, nginx as a reverse proxy. Also the URLs each path uses.
+ * for comparison, nginx as a reverse proxy and a bare Node forwarder (./servers/bareForwarderMain).
+ * Also the URLs each path uses.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CHAT_PATH, CHAT_RESPONSE } from './lib/payloads';
 import type { PathName } from './lib/results';
+import { startBareForwarder, type RunningBareForwarder } from './servers/bareForwarder';
 import { startFakeProvider, type FakeProvider } from './servers/fakeProvider';
 import { startOriginNginx, startProxyNginx, type RunningNginx } from './servers/nginx';
 import { startOtlpSink, type OtlpSink } from './servers/otlpSink';
@@ -26,7 +28,7 @@ export interface PathUrls {
 }
 
 export interface EnvironmentOptions {
-  /** Start nginx as a reverse proxy too (the benchmark compares; the soak does not need it). */
+  /** Start nginx as a reverse proxy and the bare Node forwarder too (the benchmark compares; the soak does not need them). */
   withProxy: boolean;
   exportIntervalMs: number;
   /** Node flags for the sidecar, e.g. --cpu-prof. */
@@ -43,6 +45,7 @@ export interface BenchEnvironment {
   sink: OtlpSink;
   sidecar: RunningSidecar;
   proxy?: RunningNginx;
+  bare?: RunningBareForwarder;
   urls: Partial<Record<PathName, PathUrls>>;
   /** Starts one more sidecar like the first (e.g. to time startup); the caller stops it. */
   startAnotherSidecar(label: string, nodeFlags?: readonly string[]): Promise<RunningSidecar>;
@@ -89,6 +92,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
         ])
       : undefined;
     if (proxy) stoppers.push(() => proxy.child.stop());
+    const bare = options.withProxy ? await startBareForwarder({ sidecarEntry: entry, dir, routes: { [JSON_ROUTE]: origin.url, [PACED_ROUTE]: fake.url } }) : undefined;
+    if (bare) stoppers.push(() => bare.child.stop());
     return {
       root,
       dir,
@@ -98,10 +103,12 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
       sink,
       sidecar,
       proxy,
+      bare,
       urls: {
         direct: { json: `${origin.url}${CHAT_PATH}`, paced: `${fake.url}${CHAT_PATH}` },
         sidecar: proxiedUrls(sidecar.url),
         ...(proxy ? { nginx: proxiedUrls(proxy.url) } : {}),
+        ...(bare ? { bare: proxiedUrls(bare.url) } : {}),
       },
       startAnotherSidecar: (label, nodeFlags) => startSidecarProcess({ ...sidecarOptions, label, nodeFlags }),
       close,

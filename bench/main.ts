@@ -51,6 +51,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 function workerPid(env: BenchEnvironment, pathName: PathName): number | undefined {
   if (pathName === 'direct') return env.origin.child.pid;
   if (pathName === 'sidecar') return env.sidecar.child.pid;
+  if (pathName === 'bare') return env.bare?.child.pid;
   return env.proxy?.child.pid;
 }
 
@@ -97,6 +98,7 @@ function measureIdle(env: BenchEnvironment, results: BenchResults): void {
   results.resources.idleRssKb = {
     sidecar: readMemory(env.sidecar.child.pid)?.rssKb,
     nginx: env.proxy ? readMemory(env.proxy.child.pid)?.rssKb : undefined,
+    bare: env.bare ? readMemory(env.bare.child.pid)?.rssKb : undefined,
   };
   log(`idle RSS: sidecar ${formatNumber((results.resources.idleRssKb.sidecar ?? 0) / 1024)} MiB, nginx ${formatNumber((results.resources.idleRssKb.nginx ?? 0) / 1024)} MiB`);
 }
@@ -287,10 +289,11 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
 
   const sidecarRss = new RssSampler(env.sidecar.child.pid, 100).start();
   const nginxRss = env.proxy ? new RssSampler(env.proxy.child.pid, 100).start() : undefined;
+  const bareRss = env.bare ? new RssSampler(env.bare.child.pid, 100).start() : undefined;
   await measureJson(env, options, results, paths);
   await measureStreams(env, options, results, paths);
   await measureLoneRequests(env, options, results, paths);
-  results.resources.peakRssKb = { sidecar: sidecarRss.stop().peakKb, nginx: nginxRss?.stop().peakKb };
+  results.resources.peakRssKb = { sidecar: sidecarRss.stop().peakKb, nginx: nginxRss?.stop().peakKb, bare: bareRss?.stop().peakKb };
   results.meta['sidecar VmHWM after load (MiB)'] = formatNumber((readMemory(env.sidecar.child.pid)?.hwmKb ?? 0) / 1024);
 
   await measureLargeAnswers(env, results);

@@ -70,7 +70,7 @@ const text = (value: string | boolean | undefined): string | undefined => (typeo
 
 export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration S] [--rounds N] [--warmup S] [--streams N]
        [--stream-concurrency N] [--startups N] [--profile] [--results DIR] [--keep-temp]
-  --quick               shorter, noisier runs (3 rounds of 1 s, 16 streams): about 1.5 minutes
+  --quick               shorter, noisier runs (3 rounds of 1 s, 16 streams): about 2 minutes
   --duration S          seconds of wrk per path, load level and round (default 2; 1..60)
   --rounds N            rounds per load level, paths in rotated order (default 5; 1..20)
   --warmup S            seconds of each warm-up load (16 conns, then 1) per path (default 2; 0..30)

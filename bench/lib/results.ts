@@ -7,7 +7,8 @@ import type { StreamFigures } from './streamStats';
 import { addedRow, valueRow, type Row } from './table';
 import type { WrkResult } from './wrk';
 
-export const PATHS = ['direct', 'sidecar', 'nginx'] as const;
+/** `bare`: node:http server + undici pool and nothing else (bench/servers/bareForwarderMain), the floor of a Node forwarder. */
+export const PATHS = ['direct', 'sidecar', 'nginx', 'bare'] as const;
 export type PathName = (typeof PATHS)[number];
 
 export interface JsonRun {
@@ -102,8 +103,8 @@ function worstRoundAdded(results: BenchResults, path: PathName, connections: num
   return worst;
 }
 
-function perPath<T>(pick: (path: PathName) => T | undefined): { direct?: T; sidecar?: T; nginx?: T } {
-  return { direct: pick('direct'), sidecar: pick('sidecar'), nginx: pick('nginx') };
+function perPath<T>(pick: (path: PathName) => T | undefined): Partial<Record<PathName, T>> {
+  return { direct: pick('direct'), sidecar: pick('sidecar'), nginx: pick('nginx'), bare: pick('bare') };
 }
 
 function jsonRows(results: BenchResults, connections: number, withThroughput: boolean, withLatency: boolean): Row[] {
@@ -121,7 +122,8 @@ function jsonRows(results: BenchResults, connections: number, withThroughput: bo
     rows.push(addedRow(section, 'added latency p50', 'ms', latency('p50'), p50Target), addedRow(section, 'added latency p99', 'ms', latency('p99'), p99Target));
     const worstSidecar = worstRoundAdded(results, 'sidecar', connections, (run) => run.wrk.latencyMs.p99);
     const worstNginx = worstRoundAdded(results, 'nginx', connections, (run) => run.wrk.latencyMs.p99);
-    rows.push({ section, label: 'added latency p99, worst round', unit: 'ms', sidecar: worstSidecar, nginx: worstNginx, vsNginx: ratio(worstSidecar, worstNginx) });
+    const worstBare = worstRoundAdded(results, 'bare', connections, (run) => run.wrk.latencyMs.p99);
+    rows.push({ section, label: 'added latency p99, worst round', unit: 'ms', sidecar: worstSidecar, nginx: worstNginx, bare: worstBare, vsNginx: ratio(worstSidecar, worstNginx), vsBare: ratio(worstSidecar, worstBare) });
   }
   return rows;
 }
@@ -171,7 +173,7 @@ function streamRows(results: BenchResults): Row[] {
 }
 
 function resourceRows(results: BenchResults): Row[] {
-  const section = 'resources (sidecar process vs nginx proxy process)';
+  const section = 'resources (sidecar process vs nginx proxy and bare Node forwarder processes)';
   const { resources } = results;
   const mb = (kb: number | undefined): number | undefined => (kb === undefined ? undefined : kb / KB_PER_MB);
   const startup = perPath((path) => median(resources.startupMs[path] ?? []));
@@ -182,11 +184,11 @@ function resourceRows(results: BenchResults): Row[] {
   };
   const rows: Row[] = [
     valueRow(section, 'startup to ready (median)', 'ms', { sidecar: startup.sidecar, nginx: startup.nginx }, { op: '<=', value: TARGETS.startupMs }),
-    valueRow(section, 'RSS idle (start + 2 s)', 'MiB', { sidecar: mb(resources.idleRssKb.sidecar), nginx: mb(resources.idleRssKb.nginx) }, { op: '<=', value: TARGETS.idleRssMb }),
-    valueRow(section, 'RSS peak under load', 'MiB', { sidecar: mb(resources.peakRssKb.sidecar), nginx: mb(resources.peakRssKb.nginx) }, { op: '<=', value: TARGETS.peakRssMb }),
+    valueRow(section, 'RSS idle (start + 2 s)', 'MiB', { sidecar: mb(resources.idleRssKb.sidecar), nginx: mb(resources.idleRssKb.nginx), bare: mb(resources.idleRssKb.bare) }, { op: '<=', value: TARGETS.idleRssMb }),
+    valueRow(section, 'RSS peak under load', 'MiB', { sidecar: mb(resources.peakRssKb.sidecar), nginx: mb(resources.peakRssKb.nginx), bare: mb(resources.peakRssKb.bare) }, { op: '<=', value: TARGETS.peakRssMb }),
     valueRow(section, 'CPU per 1,000 requests at 16 conns (direct: origin)', 'ms', cpu),
     valueRow(section, 'of which kernel (system) time', '%', perPath((path) => percentOf(jsonFigure(results, path, 16, (run) => run.cpuSystemShare)))),
-    valueRow(section, 'CPU per 1,000 stream events relayed', 'ms', { sidecar: streamCpu('sidecar'), nginx: streamCpu('nginx') }),
+    valueRow(section, 'CPU per 1,000 stream events relayed', 'ms', { sidecar: streamCpu('sidecar'), nginx: streamCpu('nginx'), bare: streamCpu('bare') }),
   ];
   for (const answer of resources.largeAnswers) {
     const size = answer.bytes >= 1024 * 1024 ? `${Math.round(answer.bytes / (1024 * 1024))} MiB` : `${Math.round(answer.bytes / 1024)} KiB`;

@@ -1,7 +1,7 @@
 /**
- * The results table: one row per figure, measured directly, through the sidecar and through
- * nginx in the same run, with the sidecar's figure as a ratio to the other two and the issue's
- * target where it has one. Pure: builds rows and renders them as text or Markdown.
+ * The results table: one row per figure, measured directly, through the sidecar, through nginx
+ * and through a bare Node forwarder in the same run, with the sidecar's figure as a ratio to the
+ * others and the issue's target where it has one. Pure: builds rows and renders them as text or Markdown.
  */
 import { difference, ratio } from './stats';
 
@@ -17,10 +17,14 @@ export interface Row {
   direct?: number;
   sidecar?: number;
   nginx?: number;
+  /** The bare Node forwarder: node:http server + undici pool, none of the sidecar's work. */
+  bare?: number;
   /** Sidecar ÷ direct (for "added" rows: the added amount ÷ the direct figure). */
   vsDirect?: number;
   /** Sidecar ÷ nginx (for "added" rows: the sidecar's added amount ÷ nginx's). */
   vsNginx?: number;
+  /** Sidecar ÷ bare Node forwarder (for "added" rows: the added amounts). */
+  vsBare?: number;
   target?: Target;
 }
 
@@ -28,6 +32,7 @@ export interface Measured {
   direct?: number;
   sidecar?: number;
   nginx?: number;
+  bare?: number;
 }
 
 /** A figure as measured on each path. */
@@ -39,22 +44,26 @@ export function valueRow(section: string, label: string, unit: string, measured:
     ...measured,
     vsDirect: ratio(measured.sidecar, measured.direct),
     vsNginx: ratio(measured.sidecar, measured.nginx),
+    vsBare: ratio(measured.sidecar, measured.bare),
     target,
   };
 }
 
-/** What the sidecar and nginx add on top of the direct figure (direct's own column stays empty). */
+/** What the sidecar, nginx and the bare forwarder add on top of the direct figure (direct's own column stays empty). */
 export function addedRow(section: string, label: string, unit: string, measured: Measured, target?: Target): Row {
   const sidecarAdded = difference(measured.sidecar, measured.direct);
   const nginxAdded = difference(measured.nginx, measured.direct);
+  const bareAdded = difference(measured.bare, measured.direct);
   return {
     section,
     label,
     unit,
     sidecar: sidecarAdded,
     nginx: nginxAdded,
+    bare: bareAdded,
     vsDirect: ratio(sidecarAdded, measured.direct),
     vsNginx: ratio(sidecarAdded, nginxAdded),
+    vsBare: ratio(sidecarAdded, bareAdded),
     target,
   };
 }
@@ -89,7 +98,7 @@ function formatTarget(row: Row): string {
   return `${op} ${formatNumber(row.target.value)} ${verdict(row)}`;
 }
 
-const HEADER = ['figure', 'unit', 'direct', 'sidecar', 'nginx', 'sidecar/direct', 'sidecar/nginx', 'target'];
+const HEADER = ['figure', 'unit', 'direct', 'sidecar', 'nginx', 'bare node', 'sidecar/direct', 'sidecar/nginx', 'sidecar/bare', 'target'];
 
 function cells(row: Row): string[] {
   return [
@@ -98,13 +107,15 @@ function cells(row: Row): string[] {
     formatNumber(row.direct),
     formatNumber(row.sidecar),
     formatNumber(row.nginx),
+    formatNumber(row.bare),
     formatRatio(row.vsDirect),
     formatRatio(row.vsNginx),
+    formatRatio(row.vsBare),
     formatTarget(row),
   ];
 }
 
-const NUMERIC_COLUMNS = new Set([2, 3, 4, 5, 6]);
+const NUMERIC_COLUMNS = new Set([2, 3, 4, 5, 6, 7, 8]);
 
 /** A plain-text table for the terminal: sections as headings, numbers right-aligned. */
 export function renderText(rows: readonly Row[]): string {

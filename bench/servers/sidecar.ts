@@ -56,7 +56,7 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Runn
 }
 
 /** src/cli/runtimeFlags.ts, compiled next to the entry (the bench builds outside src/). */
-function runtimeNodeFlags(entry: string): readonly string[] {
+export function runtimeNodeFlags(entry: string): readonly string[] {
   const loaded = require(path.join(path.dirname(entry), 'runtimeFlags.js')) as { RUNTIME_NODE_FLAGS?: unknown };
   const flags = loaded.RUNTIME_NODE_FLAGS;
   if (!Array.isArray(flags) || !flags.every((flag) => typeof flag === 'string')) throw new Error(`no RUNTIME_NODE_FLAGS next to ${entry}`);

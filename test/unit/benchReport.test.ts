@@ -59,14 +59,21 @@ describe('table rows', () => {
     expect(verdict({ ...row, sidecar: 7_999 })).toBe('MISS');
   });
 
-  it('gives added figures over direct, and the sidecar added over nginx added', () => {
-    const row = addedRow('s', 'added latency p50', 'ms', { direct: 0.1, sidecar: 0.3, nginx: 0.15 }, { op: '<=', value: 0.25 });
+  it('gives added figures over direct, and the sidecar added over nginx added and over the bare forwarder added', () => {
+    const row = addedRow('s', 'added latency p50', 'ms', { direct: 0.1, sidecar: 0.3, nginx: 0.15, bare: 0.2 }, { op: '<=', value: 0.25 });
     expect(row.direct).toBeUndefined();
     expect(row.sidecar).toBeCloseTo(0.2, 9);
     expect(row.nginx).toBeCloseTo(0.05, 9);
+    expect(row.bare).toBeCloseTo(0.1, 9);
     expect(row.vsDirect).toBeCloseTo(2, 9);
     expect(row.vsNginx).toBeCloseTo(4, 9);
+    expect(row.vsBare).toBeCloseTo(2, 9);
     expect(verdict(row)).toBe('ok');
+  });
+
+  it('gives a figure as a ratio to the bare Node forwarder, and none when that path was not measured', () => {
+    expect(valueRow('s', 'requests per second', 'req/s', { sidecar: 15_000, bare: 20_000 }).vsBare).toBeCloseTo(0.75, 9);
+    expect(valueRow('s', 'requests per second', 'req/s', { sidecar: 15_000 }).vsBare).toBeUndefined();
   });
 
   it('has no verdict without a target or a sidecar figure', () => {
@@ -89,14 +96,14 @@ describe('table rows', () => {
   });
 
   const rows = [
-    valueRow('plain JSON', 'latency p50', 'ms', { direct: 0.023, sidecar: 0.69, nginx: 0.082 }),
-    addedRow('plain JSON', 'added latency p50', 'ms', { direct: 0.023, sidecar: 0.69, nginx: 0.082 }, { op: '<=', value: 0.25 }),
+    valueRow('plain JSON', 'latency p50', 'ms', { direct: 0.023, sidecar: 0.69, nginx: 0.082, bare: 0.345 }),
+    addedRow('plain JSON', 'added latency p50', 'ms', { direct: 0.023, sidecar: 0.69, nginx: 0.082, bare: 0.345 }, { op: '<=', value: 0.25 }),
     valueRow('resources', 'RSS idle | start + 2 s', 'MiB', { sidecar: 60, nginx: 8 }, { op: '<=', value: 70 }),
   ];
 
   it('renders a terminal table with sections and right-aligned numbers', () => {
     const lines = renderText(rows).trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^figure\s+unit\s+direct\s+sidecar\s+nginx\s+sidecar\/direct\s+sidecar\/nginx\s+target$/);
+    expect(lines[0]).toMatch(/^figure\s+unit\s+direct\s+sidecar\s+nginx\s+bare node\s+sidecar\/direct\s+sidecar\/nginx\s+sidecar\/bare\s+target$/);
     expect(lines[2]).toBe('[plain JSON]');
     expect(lines[4]).toContain('<= 0.250 MISS');
     expect(lines[5]).toBe('[resources]');
@@ -109,9 +116,9 @@ describe('table rows', () => {
   it('renders a Markdown table per section, escaping pipes', () => {
     const markdown = renderMarkdown(rows);
     expect(markdown.match(/^### /gm)).toHaveLength(2);
-    expect(markdown).toContain('|---|---|---:|---:|---:|---:|---:|---|');
-    expect(markdown).toContain('| RSS idle \\| start + 2 s | MiB | — | 60.0 | 8.00 | — | 7.50x | <= 70.0 ok |');
-    expect(markdown).toContain('| added latency p50 | ms | — | 0.667 | 0.059 | 29.00x | 11.31x | <= 0.250 MISS |');
+    expect(markdown).toContain('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
+    expect(markdown).toContain('| RSS idle \\| start + 2 s | MiB | — | 60.0 | 8.00 | — | — | 7.50x | — | <= 70.0 ok |');
+    expect(markdown).toContain('| added latency p50 | ms | — | 0.667 | 0.059 | 0.322 | 29.00x | 11.31x | 2.07x | <= 0.250 MISS |');
   });
 });
 
@@ -131,6 +138,7 @@ describe('rows from a run', () => {
       { path: 'direct', connections: 16, round: 0, wrk: wrk(40_000, 0.3, 1), cpuMsPer1k: 12 },
       { path: 'sidecar', connections: 16, round: 0, wrk: wrk(9_000, 1.5, 3), cpuMsPer1k: 200, cpuSystemShare: 0.25 },
       { path: 'nginx', connections: 16, round: 0, wrk: wrk(20_000, 0.7, 2), cpuMsPer1k: 30 },
+      { path: 'bare', connections: 16, round: 0, wrk: wrk(12_000, 1.2, 2.5), cpuMsPer1k: 150 },
       // Three rounds at 1 connection; the second is a noisy one for the sidecar.
       { path: 'direct', connections: 1, round: 0, wrk: wrk(10_000, 0.08, 0.2) },
       { path: 'sidecar', connections: 1, round: 0, wrk: wrk(4_000, 0.2, 0.6) },
@@ -154,7 +162,7 @@ describe('rows from a run', () => {
 
   it('checks throughput at 16 connections against the 8,000 req/s target', () => {
     const row = find('plain JSON, 16 connections', 'requests per second');
-    expect(row).toMatchObject({ direct: 40_000, sidecar: 9_000, nginx: 20_000, vsDirect: 0.225, vsNginx: 0.45 });
+    expect(row).toMatchObject({ direct: 40_000, sidecar: 9_000, nginx: 20_000, bare: 12_000, vsDirect: 0.225, vsNginx: 0.45, vsBare: 0.75 });
     expect(verdict(row!)).toBe('ok');
   });
 
