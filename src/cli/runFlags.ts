@@ -7,6 +7,7 @@ import { ConfigError } from '../config/errors';
 import { resolveRoutes } from '../config/routes';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger';
 import { defaultRoutes } from '../providers/registry';
+import { DEFAULT_UPSTREAM_TIMEOUTS } from '../proxy/upstreamPool';
 import { loadPriceOverrides } from '../pricing/loadPrices';
 import { PriceFileError } from '../pricing/priceFile';
 import type { PriceOverride } from '../pricing/priceFile';
@@ -80,9 +81,9 @@ export function resolveRunConfig(raw: RawFlags, env: Env, version: string): Side
     maxAttributeValues: positiveInt(single('maxAttributeValues', raw, env), 100),
     maxBodyBytes: positiveInt(single('maxBodyBytes', raw, env), 8 * 1024 * 1024),
     upstreamTimeouts: {
-      connectMs: positiveInt(single('connectTimeout', raw, env), 10_000),
-      firstByteMs: positiveInt(single('firstByteTimeout', raw, env), 600_000),
-      idleMs: positiveInt(single('idleTimeout', raw, env), 300_000),
+      connectMs: positiveInt(single('connectTimeout', raw, env), DEFAULT_UPSTREAM_TIMEOUTS.connectMs),
+      firstByteMs: positiveInt(single('firstByteTimeout', raw, env), DEFAULT_UPSTREAM_TIMEOUTS.firstByteMs),
+      idleMs: positiveInt(single('idleTimeout', raw, env), DEFAULT_UPSTREAM_TIMEOUTS.idleMs),
     },
     pricesFile: prices.value,
     priceOverrides: priceOverrides(prices),

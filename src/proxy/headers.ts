@@ -2,6 +2,7 @@
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message: they are
  * dropped in both directions. Everything else passes through with its original case and order.
  */
+import type { Dispatcher } from 'undici';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -33,6 +34,17 @@ function connectionListed(connection: string | string[] | undefined): ReadonlySe
 export function isHopByHop(name: string, listed: ReadonlySet<string>): boolean {
   const lower = name.toLowerCase();
   return HOP_BY_HOP.has(lower) || listed.has(lower);
+}
+
+/** undici hands raw header names and values as latin1 Buffers; node's writeHead wants strings. */
+export function rawHeaderStrings(raw: Dispatcher.DispatchController['rawHeaders']): string[] {
+  if (!Array.isArray(raw)) return [];
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i += 1) {
+    const item = raw[i];
+    out[i] = typeof item === 'string' ? item : (item as Buffer).toString('latin1');
+  }
+  return out;
 }
 
 /** Response headers for the client as a flat [name, value, …] list, keeping the provider's case. */

@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import { framingFor, ResponseObserver } from '../observe/responseObserver';
 import { ERROR_TYPE } from '../telemetry/names';
 import type { Exchange, ExchangeServices } from './exchange';
-import { clientResponseHeaders } from './headers';
+import { clientResponseHeaders, rawHeaderStrings } from './headers';
 import { upstreamErrorBody } from './upstreamErrors';
 import { classifyUpstreamError } from './upstreamPool';
 
@@ -110,17 +110,6 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
 function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** undici hands raw header names and values as latin1 Buffers; node's writeHead wants strings. */
-function rawHeaderStrings(raw: Dispatcher.DispatchController['rawHeaders']): string[] {
-  if (!Array.isArray(raw)) return [];
-  const out = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i += 1) {
-    const item = raw[i];
-    out[i] = typeof item === 'string' ? item : (item as Buffer).toString('latin1');
-  }
-  return out;
 }
 
 function pathOnly(rest: string): string {

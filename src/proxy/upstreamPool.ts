@@ -27,6 +27,9 @@ export interface UpstreamTimeouts {
   idleMs: number;
 }
 
+/** `--connect-timeout`, `--first-byte-timeout` and `--idle-timeout` when not given. */
+export const DEFAULT_UPSTREAM_TIMEOUTS: Readonly<UpstreamTimeouts> = Object.freeze({ connectMs: 10_000, firstByteMs: 600_000, idleMs: 300_000 });
+
 /** How long an idle keep-alive connection to a provider is kept for the next call. */
 const KEEP_ALIVE_MS = 60_000;
 /** Connections per provider origin; calls beyond this wait in the pool's queue. */
