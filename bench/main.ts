@@ -7,13 +7,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runStreams } from './clients/streams';
+import { runStreams, timeOneStream, type StreamRequest } from './clients/streams';
 import { postChat, postLarge } from './clients/oneShot';
 import { runWrk, writeWrkScript } from './clients/wrk';
 import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } from './environment';
 import { optionsOrExitCode } from './commandLine';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './lib/options';
-import { EVENTS_PER_STREAM, STREAM_DURATION_MS, STREAM_PACING_MS } from './lib/payloads';
+import { EVENTS_PER_STREAM, LONG_PROMPT_STREAM_REQUEST, STREAM_CHUNKS_HEADER, STREAM_DURATION_MS, STREAM_PACING_MS } from './lib/payloads';
 import { clockTicksPerSecond, readCpuTicks, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
 import { renderMarkdownReport, renderTerminalSummary } from './lib/report';
 import { buildRows, PATHS, type BenchResults, type JsonRun, type PathName } from './lib/results';
@@ -40,6 +40,9 @@ const LARGE_ANSWER_SETTLE_MS = 500;
 const STREAM_TIMEOUT_MS = 15_000;
 const LONE_REQUESTS = 60;
 const LONE_REQUEST_GAP_MS = 100;
+/** Long-prompt streams timed per path (split across rounds), each 4 chunks, LONE_REQUEST_GAP_MS apart. */
+const LONG_PROMPT_STREAMS = 30;
+const LONG_PROMPT_STREAM: StreamRequest = { body: LONG_PROMPT_STREAM_REQUEST, headers: { [STREAM_CHUNKS_HEADER]: '4' } };
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -230,6 +233,36 @@ async function measureLoneRequests(env: BenchEnvironment, options: BenchOptions,
   for (const pathName of paths) log(`lone requests ${pathName.padEnd(7)} p50 ${formatNumber(median(results.loneMs[pathName] ?? []))} ms`);
 }
 
+/**
+ * Streaming requests with a ~200 KiB conversation, one at a time: the first byte then carries
+ * whatever the proxy does per byte of the request (reading it, parsing it, rewriting it).
+ */
+async function measureLongPromptStreams(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
+  const perRound = splitAcrossRounds(LONG_PROMPT_STREAMS, options.rounds);
+  const agents = new Map(paths.map((pathName) => [pathName, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+  const timeOne = (pathName: PathName) => timeOneStream(env.urls[pathName]?.paced as string, agents.get(pathName) as http.Agent, 10_000, LONG_PROMPT_STREAM);
+  try {
+    // One each first, not counted: the connection is opened.
+    for (const pathName of paths) await timeOne(pathName);
+    for (const [round, count] of perRound.entries()) {
+      for (const pathName of roundOrder(paths, round)) {
+        const samples = (results.longPromptTtfbMs[pathName] ??= []);
+        for (let index = 0; index < count; index += 1) {
+          await sleep(LONE_REQUEST_GAP_MS);
+          const sample = await timeOne(pathName).catch((error: unknown) => {
+            results.problems.push(`${pathName}: a long-prompt stream failed: ${String(error)}`);
+            return undefined;
+          });
+          if (sample) samples.push(sample.ttfbMs);
+        }
+      }
+    }
+  } finally {
+    for (const agent of agents.values()) agent.destroy();
+  }
+  for (const pathName of paths) log(`long-prompt streams ${pathName.padEnd(7)} ttfb p50 ${formatNumber(median(results.longPromptTtfbMs[pathName] ?? []))} ms`);
+}
+
 /** Peak RSS while passing `bytes`-byte answers through `url`, minus RSS just before. */
 async function largeAnswerGrowth(pid: number, url: string, bytes: number): Promise<number | undefined> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -278,6 +311,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
     streams: {},
     streamCpu: {},
     loneMs: {},
+    longPromptTtfbMs: {},
     resources: { startupMs: {}, idleRssKb: {}, peakRssKb: {}, largeAnswers: [] },
     exports: { requests: 0, bytes: 0 },
     problems: [],
@@ -293,6 +327,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
   await measureJson(env, options, results, paths);
   await measureStreams(env, options, results, paths);
   await measureLoneRequests(env, options, results, paths);
+  await measureLongPromptStreams(env, options, results, paths);
   results.resources.peakRssKb = { sidecar: sidecarRss.stop().peakKb, nginx: nginxRss?.stop().peakKb, bare: bareRss?.stop().peakKb };
   results.meta['sidecar VmHWM after load (MiB)'] = formatNumber((readMemory(env.sidecar.child.pid)?.hwmKb ?? 0) / 1024);
 

@@ -34,7 +34,15 @@ export async function runStreams(run: StreamRun): Promise<Array<StreamSample | S
   return results;
 }
 
-export function timeOneStream(url: string, agent: http.Agent, timeoutMs: number): Promise<StreamSample> {
+/** What to send instead of the default short streaming request. */
+export interface StreamRequest {
+  body: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+const DEFAULT_STREAM_REQUEST: StreamRequest = { body: STREAM_REQUEST, headers: {} };
+
+export function timeOneStream(url: string, agent: http.Agent, timeoutMs: number, sent: StreamRequest = DEFAULT_STREAM_REQUEST): Promise<StreamSample> {
   return new Promise((resolve, reject) => {
     const splitter = new SseEventSplitter();
     const digest = createHash('sha256');
@@ -44,7 +52,7 @@ export function timeOneStream(url: string, agent: http.Agent, timeoutMs: number)
     let lastEventAt: number | undefined;
     let events = 0;
     const started = performance.now();
-    const request = http.request(url, { method: 'POST', agent, headers: { ...REQUEST_HEADERS, 'content-length': Buffer.byteLength(STREAM_REQUEST) } }, (response) => {
+    const request = http.request(url, { method: 'POST', agent, headers: { ...REQUEST_HEADERS, ...sent.headers, 'content-length': Buffer.byteLength(sent.body) } }, (response) => {
       if (response.statusCode !== 200) {
         response.resume();
         reject(new Error(`status ${response.statusCode}`));
@@ -75,6 +83,6 @@ export function timeOneStream(url: string, agent: http.Agent, timeoutMs: number)
       clearTimeout(limit);
       reject(error);
     });
-    request.end(STREAM_REQUEST);
+    request.end(sent.body);
   });
 }

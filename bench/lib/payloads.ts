@@ -12,6 +12,8 @@ export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
 };
 /** Header asking the Node fake provider for a JSON answer of about this many bytes. */
 export const RESPONSE_BYTES_HEADER = 'x-bench-response-bytes';
+/** Header asking the Node fake provider for a stream of this many chunks (fewer than STREAM_CHUNKS). */
+export const STREAM_CHUNKS_HEADER = 'x-bench-stream-chunks';
 
 export const STREAM_CHUNKS = 64;
 export const STREAM_PACING_MS = 20;
@@ -31,6 +33,19 @@ export const CHAT_REQUEST = JSON.stringify({
 export const STREAM_REQUEST = JSON.stringify({
   model: 'gpt-4o-mini',
   messages: [{ role: 'user', content: 'Count slowly.' }],
+  stream: true,
+});
+
+/**
+ * A streaming request with a long conversation (200 turns, about 200 KiB), as RAG and agent
+ * traffic sends: whatever the sidecar does per byte of the request shows in the first byte.
+ */
+export const LONG_PROMPT_STREAM_REQUEST = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: Array.from({ length: 200 }, (_, turn) => ({
+    role: turn % 2 === 0 ? 'user' : 'assistant',
+    content: `Turn ${turn}: ${'The quick brown fox jumps over the lazy dog; '.repeat(22)}`,
+  })),
   stream: true,
 });
 

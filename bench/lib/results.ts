@@ -48,6 +48,8 @@ export interface BenchResults {
   streamCpu: Partial<Record<PathName, StreamCpu>>;
   /** Client-side latency of single requests sent 100 ms apart, ms. */
   loneMs: Partial<Record<PathName, number[]>>;
+  /** Time to first byte of streams with a ~200 KiB prompt, sent one at a time, ms. */
+  longPromptTtfbMs: Partial<Record<PathName, number[]>>;
   resources: {
     /** Spawn to ready, ms, per start. */
     startupMs: Partial<Record<PathName, number[]>>;
@@ -145,6 +147,13 @@ function loneRows(results: BenchResults): Row[] {
   ];
 }
 
+function longPromptRows(results: BenchResults): Row[] {
+  const section = 'streaming, ~200 KiB prompt, one at a time 100 ms apart';
+  const summaries = perPath((path) => summarize(results.longPromptTtfbMs[path] ?? []));
+  const p50 = perPath((path) => summaries[path]?.p50);
+  return [valueRow(section, 'time to first byte p50', 'ms', p50), addedRow(section, 'added time to first byte p50', 'ms', p50)];
+}
+
 function streamRows(results: BenchResults): Row[] {
   const any = results.streams.sidecar ?? results.streams.direct;
   const section = `streaming, 64 chunks 20 ms apart (${any?.streams ?? 0} streams per path)`;
@@ -198,5 +207,5 @@ function resourceRows(results: BenchResults): Row[] {
 }
 
 export function buildRows(results: BenchResults): Row[] {
-  return [...jsonRows(results, 1, false, true), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...resourceRows(results)];
+  return [...jsonRows(results, 1, false, true), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...longPromptRows(results), ...resourceRows(results)];
 }

@@ -9,11 +9,17 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CHAT_RESPONSE, largeResponseParts, RESPONSE_BYTES_HEADER, STREAM_CHUNKS, STREAM_PACING_MS, streamEvent, streamTail } from '../lib/payloads';
+import { CHAT_RESPONSE, largeResponseParts, RESPONSE_BYTES_HEADER, STREAM_CHUNKS, STREAM_CHUNKS_HEADER, STREAM_PACING_MS, streamEvent, streamTail } from '../lib/payloads';
 
 /** The largest answer the fake will produce, so a typo cannot ask for gigabytes. */
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** Chunks asked for with STREAM_CHUNKS_HEADER, within 1..STREAM_CHUNKS; the full count otherwise. */
+function streamChunks(asked: string | string[] | undefined): number {
+  const count = Number(asked);
+  return Number.isInteger(count) && count >= 1 && count <= STREAM_CHUNKS ? count : STREAM_CHUNKS;
+}
 
 export interface FakeProvider {
   url: string;
@@ -58,7 +64,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
         res.on('close', () => {
           if (!res.writableFinished) aborted += 1;
         });
-        void writePacedStream(res, request.includeUsage);
+        void writePacedStream(res, request.includeUsage, streamChunks(req.headers[STREAM_CHUNKS_HEADER]));
       } else {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(CHAT_RESPONSE) });
         res.end(CHAT_RESPONSE);
@@ -81,10 +87,10 @@ function sleepUntil(when: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, when - performance.now())));
 }
 
-async function writePacedStream(res: http.ServerResponse, includeUsage: boolean): Promise<void> {
+async function writePacedStream(res: http.ServerResponse, includeUsage: boolean, chunks: number): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
   const start = performance.now();
-  for (let index = 0; index < STREAM_CHUNKS; index += 1) {
+  for (let index = 0; index < chunks; index += 1) {
     if (index > 0) await sleepUntil(start + index * STREAM_PACING_MS);
     if (res.destroyed) return;
     res.write(streamEvent(index, performance.now(), includeUsage));

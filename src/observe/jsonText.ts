@@ -1,8 +1,43 @@
 /**
- * Text-level JSON edits that keep every other byte as the provider wrote it.
- * Re-serialising with JSON.stringify would change number formatting and escapes,
- * and the client must see exactly what the provider sent.
+ * Text-level JSON edits that keep every other byte as the provider (or the client) wrote it.
+ * Re-serialising with JSON.stringify would change number formatting and escapes (and lose the
+ * precision of integers past 2^53), and each side must see exactly what the other sent.
  */
+
+/** JSON's insignificant whitespace (RFC 8259 §2): space, tab, LF, CR. */
+function isJsonSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+/**
+ * `body` (a JSON object, as bytes) with the top-level `members` set: any existing member of the
+ * same name is removed (every occurrence, since the last duplicate is the one parsers keep) and
+ * the new ones are inserted first; every other byte is kept. `hasMember` says which names the
+ * object already holds (the caller has parsed it), so the usual case, a name that is absent, is
+ * a single splice of the bytes with no text decoding. Undefined when `body` is not an object.
+ */
+export function setTopLevelMembers(body: Buffer, members: Readonly<Record<string, unknown>>, hasMember: (name: string) => boolean): Buffer | undefined {
+  const names = Object.keys(members);
+  const inserted = names.map((name) => `${JSON.stringify(name)}:${JSON.stringify(members[name])}`).join(',');
+  if (!names.some(hasMember)) return insertFirst(body, inserted);
+  let text = body.toString('utf8');
+  for (const name of names) {
+    for (let edited = removeTopLevelMember(text, name); edited !== undefined; edited = removeTopLevelMember(text, name)) text = edited;
+  }
+  return insertFirst(Buffer.from(text, 'utf8'), inserted);
+}
+
+/** Insert member text right after the object's opening brace, with a comma unless the object is empty. */
+function insertFirst(body: Buffer, memberText: string): Buffer | undefined {
+  let open = 0;
+  while (isJsonSpace(body[open])) open += 1;
+  if (body[open] !== 0x7b) return undefined;
+  let next = open + 1;
+  while (isJsonSpace(body[next])) next += 1;
+  if (next >= body.length) return undefined;
+  const separator = body[next] === 0x7d ? '' : ',';
+  return Buffer.concat([body.subarray(0, open + 1), Buffer.from(memberText + separator, 'utf8'), body.subarray(open + 1)]);
+}
 
 /**
  * Remove one member from the top-level object of `text`, with its separating comma.

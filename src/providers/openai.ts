@@ -71,7 +71,7 @@ function askForStreamUsage(request: RequestView, facts: RequestFacts): RequestRe
   const streamOptions = asObject(body.stream_options);
   if (streamOptions?.include_usage === true) return undefined;
   return {
-    body: { ...body, stream_options: { ...(streamOptions ?? {}), include_usage: true } },
+    setMembers: { stream_options: { ...(streamOptions ?? {}), include_usage: true } },
     hideInjectedUsage: true,
   };
 }

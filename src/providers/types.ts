@@ -31,9 +31,13 @@ export interface RequestView {
   body: unknown;
 }
 
-/** A body rewrite the module asks for, e.g. asking an OpenAI-style API to report stream usage. */
+/**
+ * A body rewrite the module asks for, e.g. asking an OpenAI-style API to report stream usage.
+ * Only top-level members are set (replacing any of the same name); the proxy edits the client's
+ * bytes in place, so everything else reaches the provider exactly as the client wrote it.
+ */
 export interface RequestRewrite {
-  body: unknown;
+  setMembers: Readonly<Record<string, unknown>>;
   /** Response stream events that exist only because of the rewrite must be hidden from the client. */
   hideInjectedUsage: boolean;
 }

@@ -12,7 +12,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Route } from '../config/routes';
-import { parseJson } from '../providers/json';
+import { setTopLevelMembers } from '../observe/jsonText';
+import { asObject, parseJson } from '../providers/json';
 import type { RequestView } from '../providers/types';
 import { Exchange, type ExchangeServices } from './exchange';
 import { upstreamRequestHeaders } from './headers';
@@ -45,13 +46,15 @@ export function forwardOnRoute(route: Route, rest: string, req: IncomingMessage,
 async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exchange, options: RouteProxyOptions): Promise<void> {
   const dialect = exchange.route.provider.dialect;
   let body: unknown;
+  let bodyBytes: Buffer | undefined;
   const plan = bodyPlan(req, options.maxBodyBytes);
   if (plan === 'too_large') options.services.telemetryError('request_too_large', undefined);
   if (plan === 'read') {
     const read = await readBody(req, options.maxBodyBytes);
     if (read.kind === 'complete') {
-      exchange.upstreamBody = read.body;
-      body = parseJson(read.body.toString('utf8'));
+      bodyBytes = read.body;
+      exchange.upstreamBody = bodyBytes;
+      body = parseJson(bodyBytes.toString('utf8'));
     } else {
       options.services.telemetryError('request_too_large', undefined);
     }
@@ -61,8 +64,11 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
     const view: RequestView = { method: req.method ?? 'GET', path: query === -1 ? rest : rest.slice(0, query), body };
     exchange.facts = dialect.describeRequest(view);
     const rewrite = exchange.facts && dialect.rewriteRequest?.(view, exchange.facts);
-    if (rewrite) {
-      exchange.upstreamBody = Buffer.from(JSON.stringify(rewrite.body));
+    // Edited as text, not re-serialised: a 200 KiB prompt costs a splice instead of a JSON.stringify
+    // (1.2-1.4 ms here), and numbers, escapes and key order stay the client's.
+    const edited = rewrite && bodyBytes && setTopLevelMembers(bodyBytes, rewrite.setMembers, (name) => Object.hasOwn(asObject(body) ?? {}, name));
+    if (rewrite && edited) {
+      exchange.upstreamBody = edited;
       exchange.hideInjectedUsage = rewrite.hideInjectedUsage;
     }
   } catch (error) {

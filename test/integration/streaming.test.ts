@@ -228,6 +228,18 @@ describe('forwarding', () => {
     expect(upstream?.headers['x-forwarded-for']).toBeUndefined();
   });
 
+  test('a streaming request gets include_usage spliced in; every other byte of its body is the client’s', async () => {
+    harness.provider.enqueue({ status: 200, headers: { 'content-type': 'text/event-stream' }, chunks: openAiChatStream({ model: 'gpt-4o', words: ['a'], usage: { prompt_tokens: 1, completion_tokens: 1 } }, true) });
+    // A seed past 2^53, a float written as 1.0 and an escaped character: a parse and re-serialise would change all three.
+    const rawBody = '{ "model": "gpt-4o", "seed": 12345678901234567890, "temperature": 1.0, "stream": true,\n  "messages": [{"role": "user", "content": "caf\\u00e9"}] }';
+    const response = await fetch(`${harness.sidecar.url}/openai/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: rawBody });
+    expect(response.status).toBe(200);
+    expect(await response.text()).not.toContain('"usage"');
+    const upstream = harness.provider.received[harness.provider.received.length - 1];
+    expect(upstream?.body.toString('utf8')).toBe(`{"stream_options":{"include_usage":true},${rawBody.slice(1)}`);
+    expect(upstream?.headers['content-length']).toBe(String(upstream?.body.length));
+  });
+
   test('requests no provider module understands are still proxied and counted', async () => {
     harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/json' }, chunks: ['{"object":"list","data":[]}'] });
     const response = await fetch(`${harness.sidecar.url}/openai/v1/models`, { headers: { 'x-test-case': 'models-list' } });

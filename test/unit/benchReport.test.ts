@@ -4,7 +4,7 @@
  * provider's payloads. No timing anywhere.
  */
 import { originConfig, reverseProxyConfig } from '../../bench/lib/nginxConfig';
-import { CHAT_RESPONSE, largeResponseParts, STREAM_CHUNKS, streamEvent, streamTail } from '../../bench/lib/payloads';
+import { CHAT_RESPONSE, largeResponseParts, LONG_PROMPT_STREAM_REQUEST, STREAM_CHUNKS, streamEvent, streamTail } from '../../bench/lib/payloads';
 import { buildRows, type BenchResults } from '../../bench/lib/results';
 import { roundOrder, splitAcrossRounds } from '../../bench/lib/rounds';
 import { streamStartOffsets } from '../../bench/lib/streamSchedule';
@@ -153,6 +153,7 @@ describe('rows from a run', () => {
     streams: {},
     streamCpu: { sidecar: { cpuMs: 180, events: 2_600 }, nginx: { cpuMs: 30, events: 2_600 }, direct: { cpuMs: 5, events: 0 } },
     loneMs: { direct: [0.9, 0.8, 1.0], sidecar: [1.9, 2.0, 1.8, 5.0], nginx: [1.3] },
+    longPromptTtfbMs: { direct: [2.0, 2.2, 2.1], sidecar: [3.0, 3.4, 9.0], bare: [2.9] },
     resources: { startupMs: { sidecar: [400, 250, 260], nginx: [20] }, idleRssKb: { sidecar: 60 * 1024 }, peakRssKb: {}, largeAnswers: [{ bytes: 10 * 1024 * 1024, growthKb: { sidecar: 2048, nginx: 0 } }] },
     exports: { requests: 1, bytes: 1 },
     problems: [],
@@ -193,6 +194,12 @@ describe('rows from a run', () => {
     expect(row?.sidecar).toBeCloseTo(69.23, 2);
     expect(row?.nginx).toBeCloseTo(11.54, 2);
     expect(row?.direct).toBeUndefined();
+  });
+
+  it('gives long-prompt streams their first-byte p50, added over direct', () => {
+    expect(find('streaming, ~200 KiB prompt', 'time to first byte p50')).toMatchObject({ direct: 2.1, sidecar: 3.4, bare: 2.9, nginx: undefined });
+    expect(find('streaming, ~200 KiB prompt', 'added time to first byte p50')?.sidecar).toBeCloseTo(1.3, 9);
+    expect(find('streaming, ~200 KiB prompt', 'added time to first byte p50')?.bare).toBeCloseTo(0.8, 9);
   });
 
   it('gives lone requests as percentiles of every latency, added over direct', () => {
@@ -323,6 +330,14 @@ describe('fake provider payloads', () => {
     expect(parsed.usage.prompt_tokens).toBe(24);
     expect(Buffer.byteLength(CHAT_RESPONSE)).toBeGreaterThan(400);
     expect(Buffer.byteLength(CHAT_RESPONSE)).toBeLessThan(700);
+  });
+
+  it('sends a long-prompt stream request of about 200 KiB without stream_options, so the sidecar rewrites it', () => {
+    const parsed = JSON.parse(LONG_PROMPT_STREAM_REQUEST) as Record<string, unknown>;
+    expect(Buffer.byteLength(LONG_PROMPT_STREAM_REQUEST)).toBeGreaterThan(190 * 1024);
+    expect(Buffer.byteLength(LONG_PROMPT_STREAM_REQUEST)).toBeLessThan(230 * 1024);
+    expect(parsed.stream).toBe(true);
+    expect(parsed).not.toHaveProperty('stream_options');
   });
 
   it('builds a large answer from pieces that join into valid JSON of at least the size asked', () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { setTopLevelMembers } from '../../src/observe/jsonText';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
 import { framingFor } from '../../src/observe/responseObserver';
 import { SseParser } from '../../src/observe/sseParser';
@@ -183,35 +184,41 @@ describe('rewriteRequest', () => {
     return dialect.rewriteRequest?.(request, facts as RequestFacts);
   }
 
+  /** The body the provider receives: the client's bytes with the rewrite applied as the proxy applies it. */
+  function rewrittenBody(request: RequestView): unknown {
+    const result = rewrite(openai, request);
+    const body = request.body as Record<string, unknown>;
+    const edited = result && setTopLevelMembers(Buffer.from(JSON.stringify(body)), result.setMembers, (name) => Object.hasOwn(body, name));
+    return edited && JSON.parse(edited.toString('utf8'));
+  }
+
   test('streaming chat without stream_options gets include_usage, and the stream is marked for hiding', () => {
     const body = { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] };
     const before = JSON.stringify(body);
     const result = rewrite(openai, view('POST', '/v1/chat/completions', body));
-    expect(result).toEqual({ body: { ...body, stream_options: { include_usage: true } }, hideInjectedUsage: true });
+    expect(result).toEqual({ setMembers: { stream_options: { include_usage: true } }, hideInjectedUsage: true });
+    expect(rewrittenBody(view('POST', '/v1/chat/completions', body))).toEqual({ ...body, stream_options: { include_usage: true } });
     expect(JSON.stringify(body)).toBe(before); // the client's body object is not mutated
   });
 
   test('streaming legacy completions get it too', () => {
-    const result = rewrite(openai, view('POST', '/v1/completions', { model: 'davinci-002', stream: true, prompt: 'x' }));
-    expect(result?.body).toEqual({ model: 'davinci-002', stream: true, prompt: 'x', stream_options: { include_usage: true } });
-    expect(result?.hideInjectedUsage).toBe(true);
+    const request = view('POST', '/v1/completions', { model: 'davinci-002', stream: true, prompt: 'x' });
+    expect(rewrittenBody(request)).toEqual({ model: 'davinci-002', stream: true, prompt: 'x', stream_options: { include_usage: true } });
+    expect(rewrite(openai, request)?.hideInjectedUsage).toBe(true);
   });
 
   test('other stream_options keys are kept; include_usage false is turned on', () => {
     const body = { model: 'm', stream: true, stream_options: { include_usage: false, continuous_usage_stats: true } };
-    const result = rewrite(openai, view('POST', '/v1/chat/completions', body));
-    expect(result?.body).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true, continuous_usage_stats: true } });
+    expect(rewrittenBody(view('POST', '/v1/chat/completions', body))).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true, continuous_usage_stats: true } });
     expect(body.stream_options).toEqual({ include_usage: false, continuous_usage_stats: true });
   });
 
   test('a non-object stream_options is replaced', () => {
-    const result = rewrite(openai, view('POST', '/v1/chat/completions', { model: 'm', stream: true, stream_options: null }));
-    expect(result?.body).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true } });
+    expect(rewrittenBody(view('POST', '/v1/chat/completions', { model: 'm', stream: true, stream_options: null }))).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true } });
   });
 
   test('Azure deployment paths are rewritten like OpenAI', () => {
-    const result = rewrite(openai, view('POST', '/openai/deployments/dep/chat/completions', { stream: true }));
-    expect(result?.body).toEqual({ stream: true, stream_options: { include_usage: true } });
+    expect(rewrittenBody(view('POST', '/openai/deployments/dep/chat/completions', { stream: true }))).toEqual({ stream: true, stream_options: { include_usage: true } });
   });
 
   const untouched: Array<[string, ProviderDialect, RequestView]> = [
@@ -231,7 +238,7 @@ describe('rewriteRequest', () => {
 
   test('ollama /v1 chat streaming is rewritten like OpenAI', () => {
     const result = rewrite(ollamaDialect, view('POST', '/v1/chat/completions', { model: 'qwen3', stream: true }));
-    expect(result).toEqual({ body: { model: 'qwen3', stream: true, stream_options: { include_usage: true } }, hideInjectedUsage: true });
+    expect(result).toEqual({ setMembers: { stream_options: { include_usage: true } }, hideInjectedUsage: true });
   });
 
   test('dialects that never rewrite have no rewriteRequest', () => {
@@ -256,7 +263,7 @@ describe('rewriteRequest', () => {
             return;
           }
           expect(result?.hideInjectedUsage).toBe(true);
-          const { stream_options: newOptions, ...rest } = result?.body as Record<string, unknown>;
+          const { stream_options: newOptions, ...rest } = rewrittenBody(view('POST', path, body)) as Record<string, unknown>;
           const { stream_options: _old, ...originalRest } = body;
           expect(rest).toEqual(originalRest);
           expect(newOptions).toEqual({ ...(streamOptions ?? {}), include_usage: true });

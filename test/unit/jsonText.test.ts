@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { removeTopLevelMember } from '../../src/observe/jsonText';
+import { removeTopLevelMember, setTopLevelMembers } from '../../src/observe/jsonText';
 
 describe('removeTopLevelMember: cases', () => {
   const cases: Array<[string, string, string, string | undefined]> = [
@@ -163,6 +163,48 @@ describe('removeTopLevelMember: properties', () => {
         expect(removeTopLevelMember(JSON.stringify(json), k)).toBeUndefined();
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('setTopLevelMembers (request rewrite on the client bytes)', () => {
+  const USAGE = { stream_options: { include_usage: true } };
+  const set = (text: string, members: Record<string, unknown> = USAGE): string | undefined => {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    return setTopLevelMembers(Buffer.from(text), members, (name) => Object.hasOwn(parsed, name))?.toString('utf8');
+  };
+
+  test('an absent member goes first; every other byte stays the client’s', () => {
+    const body = ' {\n  "model": "m", "seed": 12345678901234567890, "t": 1.0, "s": "\\u00e9é", "stream": true}\n';
+    expect(set(body)).toBe(' {"stream_options":{"include_usage":true},\n  "model": "m", "seed": 12345678901234567890, "t": 1.0, "s": "\\u00e9é", "stream": true}\n');
+  });
+
+  test('an empty object gets no dangling comma', () => {
+    expect(set('{ }')).toBe('{"stream_options":{"include_usage":true} }');
+  });
+
+  test('an existing member is replaced, duplicates included (parsers keep the last)', () => {
+    const body = '{"stream_options":{"include_usage":false},"model":"m","stream_options":null}';
+    const edited = set(body, { stream_options: { include_usage: true, continuous_usage_stats: true } });
+    expect(edited).toBe('{"stream_options":{"include_usage":true,"continuous_usage_stats":true},"model":"m"}');
+  });
+
+  test('not an object: undefined, nothing to splice', () => {
+    expect(setTopLevelMembers(Buffer.from('[1,2]'), USAGE, () => false)).toBeUndefined();
+    expect(setTopLevelMembers(Buffer.from('  '), USAGE, () => false)).toBeUndefined();
+    expect(setTopLevelMembers(Buffer.from('{'), USAGE, () => false)).toBeUndefined();
+  });
+
+  test('property: the result parses to the object with the members set, and the original bytes are all still there in order', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }), fc.boolean(), (object, spaced) => {
+        const text = JSON.stringify(object, null, spaced ? 2 : undefined);
+        const edited = set(text);
+        expect(edited).toBeDefined();
+        expect(JSON.parse(edited as string)).toEqual({ ...object, ...USAGE });
+        if (!Object.hasOwn(object, 'stream_options')) expect((edited as string).replace('"stream_options":{"include_usage":true}', '').replace(/^\{,/, '{')).toBe(text);
+      }),
+      { numRuns: 300 },
     );
   });
 });
