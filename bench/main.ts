@@ -207,29 +207,38 @@ async function measureStreams(env: BenchEnvironment, options: BenchOptions, resu
 }
 
 /**
- * Single requests with idle time between them, as most pods' traffic is: every hop then wakes a
- * process (and on a VM a vCPU) that went idle, which closed-loop load never shows.
+ * `total` requests per path, one at a time LONE_REQUEST_GAP_MS apart, split across rounds with the
+ * paths' order rotated, each path on one keep-alive connection (opened by a first, uncounted send).
  */
-async function measureLoneRequests(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
-  const perRound = splitAcrossRounds(LONE_REQUESTS, options.rounds);
+async function oneAtATime(paths: readonly PathName[], total: number, rounds: number, send: (pathName: PathName, agent: http.Agent, counted: boolean) => Promise<void>): Promise<void> {
   const agents = new Map(paths.map((pathName) => [pathName, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+  const agentOf = (pathName: PathName): http.Agent => agents.get(pathName) as http.Agent;
   try {
-    // One request each first, not counted: the connection is opened.
-    for (const pathName of paths) await postChat(env.urls[pathName]?.json as string, agents.get(pathName) as http.Agent, 5_000);
-    for (const [round, count] of perRound.entries()) {
+    for (const pathName of paths) await send(pathName, agentOf(pathName), false);
+    for (const [round, count] of splitAcrossRounds(total, rounds).entries()) {
       for (const pathName of roundOrder(paths, round)) {
-        const latencies = (results.loneMs[pathName] ??= []);
         for (let index = 0; index < count; index += 1) {
           await sleep(LONE_REQUEST_GAP_MS);
-          const answer = await postChat(env.urls[pathName]?.json as string, agents.get(pathName) as http.Agent, 5_000);
-          if (answer.status !== 200) results.problems.push(`${pathName}: a lone request answered ${answer.status}`);
-          latencies.push(answer.ms);
+          await send(pathName, agentOf(pathName), true);
         }
       }
     }
   } finally {
     for (const agent of agents.values()) agent.destroy();
   }
+}
+
+/**
+ * Single requests with idle time between them, as most pods' traffic is: every hop then wakes a
+ * process (and on a VM a vCPU) that went idle, which closed-loop load never shows.
+ */
+async function measureLoneRequests(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
+  await oneAtATime(paths, LONE_REQUESTS, options.rounds, async (pathName, agent, counted) => {
+    const answer = await postChat(env.urls[pathName]?.json as string, agent, 5_000);
+    if (!counted) return;
+    if (answer.status !== 200) results.problems.push(`${pathName}: a lone request answered ${answer.status}`);
+    (results.loneMs[pathName] ??= []).push(answer.ms);
+  });
   for (const pathName of paths) log(`lone requests ${pathName.padEnd(7)} p50 ${formatNumber(median(results.loneMs[pathName] ?? []))} ms`);
 }
 
@@ -238,28 +247,13 @@ async function measureLoneRequests(env: BenchEnvironment, options: BenchOptions,
  * whatever the proxy does per byte of the request (reading it, parsing it, rewriting it).
  */
 async function measureLongPromptStreams(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
-  const perRound = splitAcrossRounds(LONG_PROMPT_STREAMS, options.rounds);
-  const agents = new Map(paths.map((pathName) => [pathName, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
-  const timeOne = (pathName: PathName) => timeOneStream(env.urls[pathName]?.paced as string, agents.get(pathName) as http.Agent, 10_000, LONG_PROMPT_STREAM);
-  try {
-    // One each first, not counted: the connection is opened.
-    for (const pathName of paths) await timeOne(pathName);
-    for (const [round, count] of perRound.entries()) {
-      for (const pathName of roundOrder(paths, round)) {
-        const samples = (results.longPromptTtfbMs[pathName] ??= []);
-        for (let index = 0; index < count; index += 1) {
-          await sleep(LONE_REQUEST_GAP_MS);
-          const sample = await timeOne(pathName).catch((error: unknown) => {
-            results.problems.push(`${pathName}: a long-prompt stream failed: ${String(error)}`);
-            return undefined;
-          });
-          if (sample) samples.push(sample.ttfbMs);
-        }
-      }
-    }
-  } finally {
-    for (const agent of agents.values()) agent.destroy();
-  }
+  await oneAtATime(paths, LONG_PROMPT_STREAMS, options.rounds, async (pathName, agent, counted) => {
+    const sample = await timeOneStream(env.urls[pathName]?.paced as string, agent, 10_000, LONG_PROMPT_STREAM).catch((error: unknown) => {
+      results.problems.push(`${pathName}: a long-prompt stream failed: ${String(error)}`);
+      return undefined;
+    });
+    if (counted && sample) (results.longPromptTtfbMs[pathName] ??= []).push(sample.ttfbMs);
+  });
   for (const pathName of paths) log(`long-prompt streams ${pathName.padEnd(7)} ttfb p50 ${formatNumber(median(results.longPromptTtfbMs[pathName] ?? []))} ms`);
 }
 
