@@ -21,6 +21,7 @@ type FactsWithRaw = ResponseFacts & { [RAW_USAGE]?: AnthropicUsage };
 
 export const anthropicDialect: ProviderDialect = {
   id: 'anthropic',
+  requestMembers: new Set(['model', 'stream']),
   errorBody(error: SidecarError): unknown {
     return { type: 'error', error: { type: error.type, message: error.message } };
   },

@@ -21,6 +21,7 @@ const CONTENT_EVENTS = new Set([
 
 export const cohereDialect: ProviderDialect = {
   id: 'cohere',
+  requestMembers: new Set(['model', 'stream']),
   errorBody(error: SidecarError): unknown {
     return { message: error.message };
   },

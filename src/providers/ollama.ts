@@ -21,6 +21,7 @@ function isNative(path: string): boolean {
 
 export const ollamaDialect: ProviderDialect = {
   id: 'ollama',
+  requestMembers: new Set([...openAiCompatible.requestMembers, 'model', 'stream']),
   errorBody(error: SidecarError, path: string): unknown {
     // Native endpoints answer `{"error": "<message>"}`; the /v1 API answers like OpenAI.
     return isNative(path) ? { error: error.message } : openAiErrorBody(error);

@@ -34,12 +34,15 @@ const OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\/responses$/, 'chat'],
 ];
 
+const REQUEST_MEMBERS: ReadonlySet<string> = new Set(['model', 'stream', 'stream_options']);
+
 /** Azure OpenAI names the model by deployment: `/openai/deployments/<name>/chat/completions`. */
 const AZURE_DEPLOYMENT = /\/deployments\/([^/]+)\//;
 
 export function createOpenAiDialect(options: OpenAiDialectOptions): ProviderDialect {
   return {
     id: options.id,
+    requestMembers: REQUEST_MEMBERS,
     describeRequest,
     rewriteRequest: options.injectStreamUsage ? askForStreamUsage : undefined,
     readBody,

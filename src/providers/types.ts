@@ -23,11 +23,15 @@ export interface RequestFacts {
   streaming: boolean;
 }
 
-/** The request as a provider module sees it. `body` is the parsed JSON body, if any. */
+/** The request as a provider module sees it. */
 export interface RequestView {
   method: string;
   /** Path after the route prefix, without the query string, e.g. `/v1/chat/completions`. */
   path: string;
+  /**
+   * The body's top-level members that the dialect's `requestMembers` names, parsed; undefined
+   * when the body is not a JSON object (or was not read). Nothing else of the body is parsed.
+   */
   body: unknown;
 }
 
@@ -81,6 +85,11 @@ export interface SidecarError {
 export interface ProviderDialect {
   /** Stable id of the wire dialect, e.g. `openai`, `anthropic`. */
   readonly id: string;
+  /**
+   * The top-level request members `describeRequest` and `rewriteRequest` read (ASCII names).
+   * Only these are parsed: a long conversation in `messages` costs a scan, not a JSON.parse.
+   */
+  readonly requestMembers: ReadonlySet<string>;
   /** Recognise the operation; undefined when this dialect does not know the endpoint. */
   describeRequest(request: RequestView): RequestFacts | undefined;
   /** Optional request body rewrite (only ever to obtain usage the client did not ask for). */

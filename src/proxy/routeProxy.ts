@@ -12,8 +12,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Route } from '../config/routes';
-import { setTopLevelMembers } from '../observe/jsonText';
-import { asObject, parseJson } from '../providers/json';
+import { objectLayout, type ObjectLayout } from '../observe/jsonLayout';
+import { setTopLevelMembers, topLevelValues } from '../observe/jsonText';
 import type { RequestView } from '../providers/types';
 import { Exchange, type ExchangeServices } from './exchange';
 import { upstreamRequestHeaders } from './headers';
@@ -45,14 +45,18 @@ export function forwardOnRoute(route: Route, rest: string, req: IncomingMessage,
 
 async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exchange, options: RouteProxyOptions): Promise<void> {
   const dialect = exchange.route.provider.dialect;
-  let body: unknown;
+  let layout: ObjectLayout | undefined;
+  let body: Record<string, unknown> | undefined;
   const plan = bodyPlan(req, options.maxBodyBytes);
   if (plan === 'too_large') options.services.telemetryError('request_too_large', undefined);
   if (plan === 'read') {
     const read = await readBody(req, options.maxBodyBytes);
     if (read.kind === 'complete') {
       exchange.upstreamBody = read.body;
-      body = parseJson(read.body.toString('utf8'));
+      // Only the members the dialect reads are parsed; a 200 KiB conversation is scanned, not
+      // decoded (see observe/jsonLayout).
+      layout = objectLayout(read.body);
+      body = layout && topLevelValues(read.body, layout, dialect.requestMembers);
     } else {
       options.services.telemetryError('request_too_large', undefined);
     }
@@ -64,10 +68,8 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
     const rewrite = exchange.facts && dialect.rewriteRequest?.(view, exchange.facts);
     // Edited as text, not re-serialised: a 200 KiB prompt costs a splice instead of a JSON.stringify
     // (1.2-1.4 ms here), and numbers, escapes and key order stay the client's.
-    const original = exchange.upstreamBody;
-    const edited = rewrite && original && setTopLevelMembers(original, rewrite.setMembers, (name) => Object.hasOwn(asObject(body) ?? {}, name));
-    if (rewrite && edited) {
-      exchange.upstreamBody = edited;
+    if (rewrite && layout && exchange.upstreamBody) {
+      exchange.upstreamBody = setTopLevelMembers(exchange.upstreamBody, layout, rewrite.setMembers);
       exchange.hideInjectedUsage = rewrite.hideInjectedUsage;
     }
   } catch (error) {

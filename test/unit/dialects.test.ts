@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { setTopLevelMembers } from '../../src/observe/jsonText';
+import { objectLayout } from '../../src/observe/jsonLayout';
+import { setTopLevelMembers, topLevelValues } from '../../src/observe/jsonText';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
 import { framingFor } from '../../src/observe/responseObserver';
 import { SseParser } from '../../src/observe/sseParser';
@@ -28,6 +29,12 @@ const DIALECTS: ReadonlyArray<readonly [string, ProviderDialect]> = [
 
 function view(method: string, path: string, body: unknown = {}): RequestView {
   return { method, path, body };
+}
+
+/** The view as the proxy builds it from the client's bytes: only the dialect's requestMembers are parsed. */
+function proxiedView(dialect: ProviderDialect, method: string, path: string, bytes: Buffer): RequestView {
+  const layout = objectLayout(bytes);
+  return { method, path, body: layout && topLevelValues(bytes, layout, dialect.requestMembers) };
 }
 
 function newFacts(): ResponseFacts {
@@ -177,6 +184,26 @@ describe('describeRequest', () => {
   });
 });
 
+describe('requestMembers: the members a dialect declares are all it reads', () => {
+  const requestPaths = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/openai/deployments/d/chat/completions', '/v1/messages', '/v1/complete', '/v1beta/models/gemini-2.0-flash:streamGenerateContent', '/v2/chat', '/v1/embed', '/api/chat', '/api/generate', '/api/embed'];
+  const member = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(true, false, 'gpt-4o', '', { include_usage: true }, { include_usage: false, x: 1 }));
+  const body = fc.dictionary(fc.constantFrom('model', 'stream', 'stream_options', 'messages', 'input', 'prompt', 'n', '__proto__', 'constructor'), member, { maxKeys: 6 });
+
+  test.each(DIALECTS)('%s: facts and rewrite from the declared members equal those from the whole body', (_id, dialect) => {
+    fc.assert(
+      fc.property(fc.constantFrom(...requestPaths), body, (path, object) => {
+        const bytes = Buffer.from(JSON.stringify(object));
+        const whole = view('POST', path, JSON.parse(bytes.toString('utf8')));
+        const proxied = proxiedView(dialect, 'POST', path, bytes);
+        const facts = dialect.describeRequest(whole);
+        expect(dialect.describeRequest(proxied)).toEqual(facts);
+        if (facts) expect(dialect.rewriteRequest?.(proxied, facts)).toEqual(dialect.rewriteRequest?.(whole, facts));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('rewriteRequest', () => {
   function rewrite(dialect: ProviderDialect, request: RequestView): ReturnType<NonNullable<ProviderDialect['rewriteRequest']>> {
     const facts = dialect.describeRequest(request);
@@ -186,9 +213,10 @@ describe('rewriteRequest', () => {
 
   /** The body the provider receives: the client's bytes with the rewrite applied as the proxy applies it. */
   function rewrittenBody(request: RequestView): unknown {
-    const result = rewrite(openai, request);
-    const body = request.body as Record<string, unknown>;
-    const edited = result && setTopLevelMembers(Buffer.from(JSON.stringify(body)), result.setMembers, (name) => Object.hasOwn(body, name));
+    const bytes = Buffer.from(JSON.stringify(request.body));
+    const result = rewrite(openai, proxiedView(openai, request.method, request.path, bytes));
+    const layout = objectLayout(bytes);
+    const edited = result && layout && setTopLevelMembers(bytes, layout, result.setMembers);
     return edited && JSON.parse(edited.toString('utf8'));
   }
 
@@ -264,9 +292,11 @@ describe('rewriteRequest', () => {
           }
           expect(result?.hideInjectedUsage).toBe(true);
           const { stream_options: newOptions, ...rest } = rewrittenBody(view('POST', path, body)) as Record<string, unknown>;
-          const { stream_options: _old, ...originalRest } = body;
-          expect(rest).toEqual(originalRest);
-          expect(newOptions).toEqual({ ...(streamOptions ?? {}), include_usage: true });
+          // As the client's bytes say it (JSON has no -0).
+          const sent = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+          const { stream_options: sentOptions, ...sentRest } = sent;
+          expect(rest).toEqual(sentRest);
+          expect(newOptions).toEqual({ ...((sentOptions as object | undefined) ?? {}), include_usage: true });
         },
       ),
       { numRuns: 300 },
@@ -588,7 +618,8 @@ describe('corpus: each recorded exchange read by its dialect', () => {
   test.each(exchanges.map((e) => [e.file, e] as const))('%s', (_file, exchange) => {
     const dialect = findProvider(ROUTE_FOR_PROVIDER[exchange.provider] as string)?.dialect as ProviderDialect;
     const [path] = exchange.request.path.split('?') as [string];
-    const facts = dialect.describeRequest(view(exchange.request.method, path, exchange.request.body));
+    const bytes = Buffer.from(JSON.stringify(exchange.request.body ?? null));
+    const facts = dialect.describeRequest(proxiedView(dialect, exchange.request.method, path, bytes));
     expect(facts?.operation).toBe(OPERATION_FOR_API[exchange.api]);
     expect(facts?.requestModel).toBe(exchange.expected.request_model ?? undefined);
     if (exchange.response.status < 400) expect(facts?.streaming).toBe(exchange.stream);

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { objectLayout } from '../../src/observe/jsonLayout';
 import { removeTopLevelMember, setTopLevelMembers } from '../../src/observe/jsonText';
 
 describe('removeTopLevelMember: cases', () => {
@@ -19,9 +20,9 @@ describe('removeTopLevelMember: cases', () => {
     ['escaped quotes before the key', '{"a":"say \\"usage\\": null, ok","usage":null}', 'usage', '{"a":"say \\"usage\\": null, ok"}'],
     ['escaped backslash at the end of a string', '{"a":"C:\\\\","usage":null,"b":"\\\\"}', 'usage', '{"a":"C:\\\\","b":"\\\\"}'],
     ['whitespace around everything (first)', ' {\n  "usage" :  null ,\n  "a": 1\n}\n', 'usage', ' {\n  "a": 1\n}\n'],
-    ['whitespace around everything (middle)', '{ "a": 1 ,\t"usage"\t:\tnull\t, "b": 2 }', 'usage', '{ "a": 1 , "b": 2 }'],
+    ['whitespace around everything (middle)', '{ "a": 1 ,\t"usage"\t:\tnull\t, "b": 2 }', 'usage', '{ "a": 1 \t, "b": 2 }'],
     ['pretty printed last member', '{\n  "a": 1,\n  "usage": {\n    "t": 2\n  }\n}', 'usage', '{\n  "a": 1\n}'],
-    ['CRLF whitespace', '{\r\n"a":1,\r\n"usage":null\r\n}', 'usage', '{\r\n"a":1}'],
+    ['CRLF whitespace', '{\r\n"a":1,\r\n"usage":null\r\n}', 'usage', '{\r\n"a":1\r\n}'],
     ['unicode around', '{"t":"😀,\\"usage\\"","usage":null,"u":"é"}', 'usage', '{"t":"😀,\\"usage\\"","u":"é"}'],
     ['other key names', '{"a":1,"b":2}', 'b', '{"a":1}'],
     ['empty key', '{"":1,"a":2}', '', '{"a":2}'],
@@ -170,8 +171,9 @@ describe('removeTopLevelMember: properties', () => {
 describe('setTopLevelMembers (request rewrite on the client bytes)', () => {
   const USAGE = { stream_options: { include_usage: true } };
   const set = (text: string, members: Record<string, unknown> = USAGE): string | undefined => {
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    return setTopLevelMembers(Buffer.from(text), members, (name) => Object.hasOwn(parsed, name))?.toString('utf8');
+    const bytes = Buffer.from(text);
+    const layout = objectLayout(bytes);
+    return layout && setTopLevelMembers(bytes, layout, members).toString('utf8');
   };
 
   test('an absent member goes first; every other byte stays the client’s', () => {
@@ -189,10 +191,13 @@ describe('setTopLevelMembers (request rewrite on the client bytes)', () => {
     expect(edited).toBe('{"stream_options":{"include_usage":true,"continuous_usage_stats":true},"model":"m"}');
   });
 
-  test('not an object: undefined, nothing to splice', () => {
-    expect(setTopLevelMembers(Buffer.from('[1,2]'), USAGE, () => false)).toBeUndefined();
-    expect(setTopLevelMembers(Buffer.from('  '), USAGE, () => false)).toBeUndefined();
-    expect(setTopLevelMembers(Buffer.from('{'), USAGE, () => false)).toBeUndefined();
+  test('members after the first kept one go with the comma before them, earlier ones with the comma after', () => {
+    expect(set('{"stream_options":1, "a":1,"stream_options":2 ,"b":2}')).toBe('{"stream_options":{"include_usage":true}, "a":1 ,"b":2}');
+    expect(set('{ "stream_options":1 , "stream_options":2 }')).toBe('{"stream_options":{"include_usage":true}}');
+  });
+
+  test('not an object: no layout, nothing to splice', () => {
+    for (const text of ['[1,2]', '  ', '{', '"{}"', '{"a":1}x']) expect(set(text)).toBeUndefined();
   });
 
   test('property: the result parses to the object with the members set, and the original bytes are all still there in order', () => {
