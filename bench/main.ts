@@ -244,7 +244,7 @@ async function measureLoneRequests(env: BenchEnvironment, options: BenchOptions,
 
 /**
  * Streaming requests with a ~200 KiB conversation, one at a time: the first byte then carries
- * whatever the proxy does per byte of the request (reading it, parsing it, rewriting it).
+ * whatever the proxy does per byte of the request (the sidecar reads it, scans it, splices it).
  */
 async function measureLongPromptStreams(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
   await oneAtATime(paths, LONG_PROMPT_STREAMS, options.rounds, async (pathName, agent, counted) => {

@@ -34,9 +34,9 @@ export function topLevelValues(body: Buffer, layout: ObjectLayout, names: Readon
  */
 export function setTopLevelMembers(body: Buffer, layout: ObjectLayout, members: Readonly<Record<string, unknown>>): Buffer {
   const names = Object.keys(members);
-  const replaced = (member: MemberSpan): boolean => names.some((name) => keyIs(body, member, name));
-  const cuts = memberCuts(layout, replaced);
-  const remaining = layout.members.length - layout.members.filter(replaced).length;
+  const replaced = new Set(layout.members.filter((member) => names.some((name) => keyIs(body, member, name))));
+  const cuts = memberCuts(layout, (member) => replaced.has(member));
+  const remaining = layout.members.length - replaced.size;
   const inserted = names.map((name) => `${JSON.stringify(name)}:${JSON.stringify(members[name])}`).join(',') + (remaining > 0 ? ',' : '');
   const parts = [body.subarray(0, layout.open + 1), Buffer.from(inserted, 'utf8')];
   let from = layout.open + 1;

@@ -86,7 +86,7 @@ export interface ProviderDialect {
   /** Stable id of the wire dialect, e.g. `openai`, `anthropic`. */
   readonly id: string;
   /**
-   * The top-level request members `describeRequest` and `rewriteRequest` read (ASCII names).
+   * The top-level request members `describeRequest` and `rewriteRequest` read.
    * Only these are parsed: a long conversation in `messages` costs a scan, not a JSON.parse.
    */
   readonly requestMembers: ReadonlySet<string>;
