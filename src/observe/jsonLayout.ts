@@ -123,6 +123,11 @@ export function keyIs(bytes: Buffer, member: MemberSpan, name: string): boolean 
   return length === name.length;
 }
 
+/** The member's value is an array with at least one element, told from its first bytes. */
+export function isNonEmptyArray(bytes: Buffer, member: MemberSpan): boolean {
+  return bytes[member.valueStart] === OPEN_BRACKET && bytes[skipSpace(bytes, member.valueStart + 1)] !== CLOSE_BRACKET;
+}
+
 function hasBackslash(bytes: Buffer, from: number, to: number): boolean {
   for (let at = from; at < to; at += 1) if (bytes[at] === BACKSLASH) return true;
   return false;

@@ -3,7 +3,7 @@
  * wrote it. Re-serialising with JSON.stringify would change number formatting and escapes (and
  * lose the precision of integers past 2^53), and each side must see exactly what the other sent.
  */
-import { keyIs, objectLayout, type MemberSpan, type ObjectLayout } from './jsonLayout';
+import { keyIs, type MemberSpan, type ObjectLayout } from './jsonLayout';
 
 /**
  * The top-level members of `body` named in `names`, each value parsed on its own (the last
@@ -49,14 +49,12 @@ export function setTopLevelMembers(body: Buffer, layout: ObjectLayout, members: 
 }
 
 /**
- * `text` without its first top-level member named `key`, with its separating comma.
- * Undefined when the text is not an object or has no such member.
+ * `text` without its first top-level member named `key`, with its separating comma; `bytes` is
+ * the text's UTF-8 and `layout` their objectLayout. Undefined when the object has no such member.
  */
-export function removeTopLevelMember(text: string, key: string): string | undefined {
-  const bytes = Buffer.from(text, 'utf8');
-  const layout = objectLayout(bytes);
-  const target = layout?.members.find((member) => keyIs(bytes, member, key));
-  if (!layout || !target) return undefined;
+export function removeTopLevelMember(text: string, bytes: Buffer, layout: ObjectLayout, key: string): string | undefined {
+  const target = layout.members.find((member) => keyIs(bytes, member, key));
+  if (!target) return undefined;
   const [[cutFrom, cutTo]] = memberCuts(layout, (member) => member === target) as [[number, number]];
   // Byte offsets are string indices when the text is ASCII; otherwise cuts fall on ASCII bytes,
   // so each side decodes on its own.

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { parseJson } from '../providers/json';
 import type { ProviderDialect, ResponseFacts, ResponseFraming, StreamEvent } from '../providers/types';
+import { eventMembers, NO_MEMBERS, type EventMembers } from './eventMembers';
 import { NdjsonParser } from './ndjsonParser';
 import { SseParser, type FramedEvent } from './sseParser';
 
@@ -142,29 +143,33 @@ export class ResponseObserver {
   private rewriteEvents(events: FramedEvent[]): string {
     let out = '';
     for (const event of events) {
-      const parsed = this.handleEvent(event);
-      out += this.rewriteOne(event, parsed);
+      const json = this.handleEvent(event);
+      out += this.rewriteOne(event, json);
     }
     return out;
   }
 
-  private rewriteOne(event: FramedEvent, parsed: unknown): string {
-    const rewrite = this.guard('rewrite', () => this.options.dialect.rewriteInjectedEvent?.(event, parsed));
+  private rewriteOne(event: FramedEvent, json: EventMembers): string {
+    const rewrite = this.guard('rewrite', () => this.options.dialect.rewriteInjectedEvent?.(event, json));
     if (!rewrite || rewrite.action === 'keep') return event.raw;
     if (rewrite.action === 'drop') return '';
+    const data = json.without(rewrite.name);
     // Only the data payload changes; the framing (event name, line endings) stays the provider's.
-    return event.raw.replace(event.data, () => rewrite.data);
+    return data === undefined ? event.raw : event.raw.replace(event.data, () => data);
   }
 
   private handleEvents(events: StreamEvent[]): void {
     for (const event of events) this.handleEvent(event);
   }
 
-  private handleEvent(event: StreamEvent): unknown {
-    const parsed = event.data === '[DONE]' ? undefined : parseJson(event.data);
-    const result = this.guard('event', () => this.options.dialect.readStreamEvent(event, this.facts, parsed));
+  private handleEvent(event: StreamEvent): EventMembers {
+    let json = NO_MEMBERS;
+    const result = this.guard('event', () => {
+      json = eventMembers(event.data);
+      return this.options.dialect.readStreamEvent(event, this.facts, json);
+    });
     if (result?.content) this.markContent();
-    return parsed;
+    return json;
   }
 
   private markContent(): void {

@@ -5,7 +5,7 @@
  * values in `message_delta`; a non-null later value replaces the earlier one.
  */
 import { asObject, count, field, identifier, markFailed, sumReported, text } from './json';
-import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
+import type { JsonMembers, ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 interface AnthropicUsage {
   input?: number;
@@ -45,16 +45,17 @@ export const anthropicDialect: ProviderDialect = {
     if (model) facts.responseModel = model;
     applyUsage(field(json, 'usage'), facts);
   },
-  readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
-    const type = text(field(parsed, 'type')) ?? event.event;
+  readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
+    const type = text(json.get('type')) ?? event.event;
     if (type === 'message_start') {
-      const model = text(field(parsed, 'message', 'model'));
+      const message = json.get('message');
+      const model = text(field(message, 'model'));
       if (model) facts.responseModel = model;
-      applyUsage(field(parsed, 'message', 'usage'), facts);
+      applyUsage(field(message, 'usage'), facts);
     } else if (type === 'message_delta') {
-      applyUsage(field(parsed, 'usage'), facts);
+      applyUsage(json.get('usage'), facts);
     } else if (type === 'error') {
-      markFailed(facts, identifier(field(parsed, 'error', 'type')));
+      markFailed(facts, identifier(field(json.get('error'), 'type')));
     }
     return { content: type !== undefined && CONTENT_EVENTS.has(type) };
   },

@@ -3,7 +3,7 @@
  * the spec says billed units win when both exist.
  */
 import { asObject, count, field, text } from './json';
-import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
+import type { JsonMembers, ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 const OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\/v[12]\/chat$/, 'chat'],
@@ -38,11 +38,11 @@ export const cohereDialect: ProviderDialect = {
   readBody(json: unknown, facts: ResponseFacts): void {
     readUsage(json, facts);
   },
-  readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
+  readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
     // v2 SSE: `message-end` carries `delta.usage`; v1 NDJSON: `stream-end` carries the full response.
-    const type = text(field(parsed, 'type')) ?? text(field(parsed, 'event_type')) ?? event.event;
-    if (type === 'message-end') readUsage(field(parsed, 'delta'), facts);
-    else if (type === 'stream-end') readUsage(field(parsed, 'response'), facts);
+    const type = text(json.get('type')) ?? text(json.get('event_type')) ?? event.event;
+    if (type === 'message-end') readUsage(json.get('delta'), facts);
+    else if (type === 'stream-end') readUsage(json.get('response'), facts);
     return { content: type !== undefined && CONTENT_EVENTS.has(type) };
   },
 };

@@ -4,8 +4,8 @@
  * so `thoughtsTokenCount` is added. `promptTokenCount` already includes cached content, and
  * tool-use prompt tokens are input too.
  */
-import { asObject, count, field, identifier, markFailed, sumReported, text } from './json';
-import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
+import { asObject, count, identifier, markFailed, membersOf, sumReported, text } from './json';
+import type { JsonMembers, ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 const METHOD_PATH = /\/models\/([^/:]+):([A-Za-z]+)$/;
 
@@ -35,24 +35,23 @@ export const geminiDialect: ProviderDialect = {
   readBody(json: unknown, facts: ResponseFacts): void {
     // Without `alt=sse` a stream arrives as one JSON array of responses.
     if (Array.isArray(json)) {
-      for (const item of json) readResponse(item, facts);
+      for (const item of json) readResponse(membersOf(item), facts);
       return;
     }
-    readResponse(json, facts);
+    readResponse(membersOf(json), facts);
   },
-  readStreamEvent(_event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
-    readResponse(parsed, facts);
-    const candidates = field(parsed, 'candidates');
-    return { content: Array.isArray(candidates) && candidates.length > 0 };
+  readStreamEvent(_event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
+    readResponse(json, facts);
+    return { content: json.hasItems('candidates') };
   },
 };
 
-function readResponse(json: unknown, facts: ResponseFacts): void {
-  const error = asObject(field(json, 'error'));
+function readResponse(json: JsonMembers, facts: ResponseFacts): void {
+  const error = asObject(json.get('error'));
   if (error) markFailed(facts, identifier(error.status) ?? identifier(error.code));
-  const model = text(field(json, 'modelVersion'));
+  const model = text(json.get('modelVersion'));
   if (model) facts.responseModel = model;
-  const usage = asObject(field(json, 'usageMetadata'));
+  const usage = asObject(json.get('usageMetadata'));
   if (!usage) return;
   const prompt = count(usage.promptTokenCount);
   const toolPrompt = count(usage.toolUsePromptTokenCount);

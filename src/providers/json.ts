@@ -3,6 +3,8 @@
  * instead of throwing, so a surprising payload never breaks observation.
  */
 
+import type { JsonMembers } from './types';
+
 export type JsonObject = Record<string, unknown>;
 
 export function asObject(value: unknown): JsonObject | undefined {
@@ -60,4 +62,20 @@ export function parseJson(textValue: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The members of a value that is already parsed (a whole body, an item of a JSON-array stream). */
+export function membersOf(value: unknown): JsonMembers {
+  const object = asObject(value);
+  // Own members only: `constructor` or `__proto__` must not read the prototype's.
+  const own = (name: string): boolean => object !== undefined && Object.hasOwn(object, name);
+  return {
+    isObject: object !== undefined,
+    has: own,
+    get: (name) => (own(name) ? object?.[name] : undefined),
+    hasItems: (name) => {
+      const member = own(name) ? object?.[name] : undefined;
+      return Array.isArray(member) && member.length > 0;
+    },
+  };
 }

@@ -2,9 +2,9 @@
  * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`), streamed as NDJSON by
  * default, plus its OpenAI-compatible `/v1` API, which the OpenAI dialect handles.
  */
-import { asObject, count, field, markFailed, text } from './json';
+import { asObject, count, field, markFailed, membersOf, text } from './json';
 import { createOpenAiDialect, openAiErrorBody } from './openai';
-import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
+import type { JsonMembers, ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 const NATIVE_OPERATIONS: Record<string, string> = {
   '/api/chat': 'chat',
@@ -38,37 +38,37 @@ export const ollamaDialect: ProviderDialect = {
     return isNative(request.path) ? undefined : openAiCompatible.rewriteRequest?.(request, facts);
   },
   readBody(json: unknown, facts: ResponseFacts): void {
-    if (isOpenAiShaped(json)) {
+    const members = membersOf(json);
+    if (isOpenAiShaped(members)) {
       openAiCompatible.readBody(json, facts);
       return;
     }
-    readNative(json, facts);
+    readNative(members, facts);
   },
-  readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
-    if (isOpenAiShaped(parsed) || event.data === '[DONE]') {
-      return openAiCompatible.readStreamEvent(event, facts, parsed);
+  readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
+    if (isOpenAiShaped(json) || event.data === '[DONE]') {
+      return openAiCompatible.readStreamEvent(event, facts, json);
     }
-    readNative(parsed, facts);
+    readNative(json, facts);
     // Only a parsed chunk is model output: not the final `done` line, an error line or an unreadable one.
-    return { content: asObject(parsed) !== undefined && field(parsed, 'done') !== true && field(parsed, 'error') === undefined };
+    return { content: json.isObject && json.get('done') !== true && !json.has('error') };
   },
-  rewriteInjectedEvent(event, parsed) {
-    return openAiCompatible.rewriteInjectedEvent?.(event, parsed) ?? { action: 'keep' };
+  rewriteInjectedEvent(event, json) {
+    return openAiCompatible.rewriteInjectedEvent?.(event, json) ?? { action: 'keep' };
   },
 };
 
-/** The `/v1` API answers the OpenAI way, errors included (`{"error": {"type": ...}}`, not a string). */
-function isOpenAiShaped(json: unknown): boolean {
-  return field(json, 'object') !== undefined || field(json, 'choices') !== undefined || asObject(field(json, 'error')) !== undefined;
+function isOpenAiShaped(json: JsonMembers): boolean {
+  return json.has('object') || json.has('choices') || asObject(json.get('error')) !== undefined;
 }
 
-function readNative(json: unknown, facts: ResponseFacts): void {
+function readNative(json: JsonMembers, facts: ResponseFacts): void {
   // Ollama errors are `{"error": "<message>"}` with no code: the message must not become an attribute.
-  if (typeof field(json, 'error') === 'string') markFailed(facts, undefined);
-  const model = text(field(json, 'model'));
+  if (typeof json.get('error') === 'string') markFailed(facts, undefined);
+  const model = text(json.get('model'));
   if (model) facts.responseModel = model;
-  const input = count(field(json, 'prompt_eval_count'));
-  const output = count(field(json, 'eval_count'));
+  const input = count(json.get('prompt_eval_count'));
+  const output = count(json.get('eval_count'));
   if (input !== undefined) facts.usage.input = input;
   if (output !== undefined) facts.usage.output = output;
 }

@@ -3,10 +3,10 @@
  * Also spoken by Azure OpenAI (deployment in the path), Mistral, Groq, DeepSeek, xAI,
  * OpenRouter, vLLM, Together, Cerebras and Ollama's /v1 API.
  */
-import { removeTopLevelMember } from '../observe/jsonText';
-import { asObject, count, field, identifier, markFailed, text } from './json';
+import { asObject, count, field, identifier, markFailed, membersOf, text } from './json';
 import type {
   EventRewrite,
+  JsonMembers,
   ProviderDialect,
   RequestFacts,
   RequestRewrite,
@@ -80,41 +80,37 @@ function askForStreamUsage(request: RequestView, facts: RequestFacts): RequestRe
 }
 
 function readBody(json: unknown, facts: ResponseFacts): void {
-  readError(json, facts);
-  const model = text(field(json, 'model'));
-  if (model) facts.responseModel = model;
-  applyUsage(field(json, 'usage'), facts);
+  readResponse(membersOf(json), facts);
 }
 
-function readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult {
-  if (parsed === undefined) return { content: false };
-  const type = text(field(parsed, 'type'));
-  if (type !== undefined && type.startsWith('response.')) return readResponsesEvent(type, parsed, facts);
+/** A whole answer, or one chunk of a chat/completions stream: error, model and usage. */
+function readResponse(json: JsonMembers, facts: ResponseFacts): void {
+  const error = asObject(json.get('error'));
+  if (error) markFailed(facts, identifier(error.code) ?? identifier(error.type));
+  const model = text(json.get('model'));
+  if (model) facts.responseModel = model;
+  applyUsage(json.get('usage'), facts);
+}
+
+function readStreamEvent(_event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
+  if (!json.isObject) return { content: false };
+  const type = text(json.get('type'));
+  if (type !== undefined && type.startsWith('response.')) return readResponsesEvent(type, json, facts);
   if (type === 'error') {
-    markFailed(facts, identifier(field(parsed, 'code')) ?? identifier(field(parsed, 'error', 'code')));
+    markFailed(facts, identifier(json.get('code')) ?? identifier(field(json.get('error'), 'code')));
     return { content: false };
   }
-  readError(parsed, facts);
-  const model = text(field(parsed, 'model'));
-  if (model) facts.responseModel = model;
-  applyUsage(field(parsed, 'usage'), facts);
+  readResponse(json, facts);
   // Groq reports stream usage only inside its `x_groq` extension.
-  applyUsage(field(parsed, 'x_groq', 'usage'), facts);
-  const choices = field(parsed, 'choices');
-  return { content: Array.isArray(choices) && choices.length > 0 && event.data !== '[DONE]' };
+  applyUsage(field(json.get('x_groq'), 'usage'), facts);
+  return { content: json.hasItems('choices') };
 }
 
 /** Responses API stream: `response.created` / `response.completed` carry the whole response object. */
-function readResponsesEvent(type: string, parsed: unknown, facts: ResponseFacts): StreamEventResult {
-  const response = field(parsed, 'response');
+function readResponsesEvent(type: string, json: JsonMembers, facts: ResponseFacts): StreamEventResult {
+  const response = json.get('response');
   if (response !== undefined) readBody(response, facts);
   return { content: type.endsWith('.delta') };
-}
-
-function readError(json: unknown, facts: ResponseFacts): void {
-  const error = asObject(field(json, 'error'));
-  if (!error) return;
-  markFailed(facts, identifier(error.code) ?? identifier(error.type));
 }
 
 /** Chat/completions use prompt/completion names; the Responses API uses input/output names. */
@@ -141,15 +137,14 @@ function applyUsage(raw: unknown, facts: ResponseFacts): void {
  * With `include_usage` the API adds `"usage": null` to every chunk and a final chunk with
  * empty `choices` holding the usage. The client did not ask for either, so both go.
  */
-function rewriteInjectedEvent(event: StreamEvent, parsed: unknown): EventRewrite {
-  const object = asObject(parsed);
-  if (!object || !('usage' in object)) return { action: 'keep' };
-  const choices = object.choices;
-  if (Array.isArray(choices) && choices.length === 0 && asObject(object.usage)) return { action: 'drop' };
+function rewriteInjectedEvent(_event: StreamEvent, json: JsonMembers): EventRewrite {
+  if (!json.has('usage')) return { action: 'keep' };
+  const usage = json.get('usage');
+  const choices = usage === null ? undefined : json.get('choices');
+  if (Array.isArray(choices) && choices.length === 0 && asObject(usage)) return { action: 'drop' };
   // A real usage object on a content chunk (DeepSeek style) would have been sent anyway: keep it.
-  if (object.usage !== null) return { action: 'keep' };
-  const stripped = removeTopLevelMember(event.data, 'usage');
-  return stripped === undefined ? { action: 'keep' } : { action: 'replace', data: stripped };
+  if (usage !== null) return { action: 'keep' };
+  return { action: 'removeMember', name: 'usage' };
 }
 
 function safeDecode(segment: string): string {

@@ -62,8 +62,27 @@ export interface StreamEvent {
   data: string;
 }
 
-/** How the client-visible stream must change for one event (only when usage was injected). */
-export type EventRewrite = { action: 'keep' } | { action: 'drop' } | { action: 'replace'; data: string };
+/**
+ * The top-level members of one JSON document, read one at a time. For stream events each member
+ * is parsed only when a dialect asks for it: a chat chunk's text sits in `choices`, which is only
+ * ever checked for being non-empty (JSON.parse of every whole event was the largest sidecar-only
+ * cost on streams, issue 5). A document that is not a JSON object has no members.
+ */
+export interface JsonMembers {
+  readonly isObject: boolean;
+  /** The member is present, whatever its value. */
+  has(name: string): boolean;
+  /** The member's value, parsed; undefined when absent or not valid JSON. Of duplicates the last counts, as with JSON.parse. */
+  get(name: string): unknown;
+  /** The member is an array with at least one element (the elements are not parsed). */
+  hasItems(name: string): boolean;
+}
+
+/**
+ * How the client-visible stream must change for one event (only when usage was injected).
+ * `removeMember` cuts that top-level member out of the event's data; every other byte stays.
+ */
+export type EventRewrite = { action: 'keep' } | { action: 'drop' } | { action: 'removeMember'; name: string };
 
 export interface StreamEventResult {
   /** The event carries model output (text, tool call, reasoning): it counts as an output chunk. */
@@ -96,12 +115,12 @@ export interface ProviderDialect {
   rewriteRequest?(request: RequestView, facts: RequestFacts): RequestRewrite | undefined;
   /** Read a complete JSON response body (non-streaming answers, errors, JSON-array streams). */
   readBody(json: unknown, facts: ResponseFacts): void;
-  /** Read one stream event. */
-  readStreamEvent(event: StreamEvent, facts: ResponseFacts, parsed: unknown): StreamEventResult;
+  /** Read one stream event; `json` is its data's members (none for `[DONE]` or text that is not an object). */
+  readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult;
   /** The body of an error the sidecar answers itself, in this API's own error shape, so SDKs parse it. */
   errorBody?(error: SidecarError, path: string): unknown;
   /** Rewrite one event of a stream whose usage the sidecar injected. */
-  rewriteInjectedEvent?(event: StreamEvent, parsed: unknown): EventRewrite;
+  rewriteInjectedEvent?(event: StreamEvent, json: JsonMembers): EventRewrite;
 }
 
 /** A provider as configured on a route: its wire dialect plus the name metrics carry. */

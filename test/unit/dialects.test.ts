@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { eventMembers } from '../../src/observe/eventMembers';
 import { objectLayout } from '../../src/observe/jsonLayout';
 import { setTopLevelMembers, topLevelValues } from '../../src/observe/jsonText';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
@@ -8,7 +9,7 @@ import { errorTypeFor } from '../../src/proxy/exchange';
 import { anthropicDialect } from '../../src/providers/anthropic';
 import { cohereDialect } from '../../src/providers/cohere';
 import { geminiDialect } from '../../src/providers/gemini';
-import { parseJson } from '../../src/providers/json';
+import { membersOf, parseJson } from '../../src/providers/json';
 import { ollamaDialect } from '../../src/providers/ollama';
 import { createOpenAiDialect } from '../../src/providers/openai';
 import { findProvider } from '../../src/providers/registry';
@@ -50,14 +51,21 @@ function streamEvent(data: string, event?: string): StreamEvent {
   return event === undefined ? { data } : { event, data };
 }
 
-/** Feed stream events the way the observer does: `[DONE]` is never parsed. */
+/** Feed stream events the way the observer does: each member parsed only when the dialect reads it. */
 function readEvents(dialect: ProviderDialect, events: StreamEvent[], facts = newFacts()): { facts: ResponseFacts; content: number } {
   let content = 0;
   for (const event of events) {
-    const parsed = event.data === '[DONE]' ? undefined : parseJson(event.data);
-    if (dialect.readStreamEvent(event, facts, parsed).content) content += 1;
+    if (dialect.readStreamEvent(event, facts, eventMembers(event.data)).content) content += 1;
   }
   return { facts, content };
+}
+
+/** The event's data as the client gets it after the dialect's rewrite, as the observer applies it; undefined when dropped. */
+function rewrittenData(dialect: ProviderDialect, data: string): string | undefined {
+  const json = eventMembers(data);
+  const rewrite = dialect.rewriteInjectedEvent?.(streamEvent(data), json) ?? { action: 'keep' };
+  if (rewrite.action === 'drop') return undefined;
+  return rewrite.action === 'removeMember' ? (json.without(rewrite.name) ?? data) : data;
 }
 
 type DescribeCase = [string, ProviderDialect, RequestView, RequestFacts | undefined];
@@ -305,8 +313,7 @@ describe('rewriteRequest', () => {
 });
 
 describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)', () => {
-  const rewriteOf = (dialect: ProviderDialect, data: string) =>
-    dialect.rewriteInjectedEvent?.(streamEvent(data), data === '[DONE]' ? undefined : parseJson(data));
+  const rewriteOf = (dialect: ProviderDialect, data: string) => dialect.rewriteInjectedEvent?.(streamEvent(data), eventMembers(data));
 
   const content =
     '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}';
@@ -321,17 +328,18 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
   });
 
   test('strips "usage":null from a content chunk, byte-exact otherwise', () => {
-    expect(rewriteOf(openai, content)).toEqual({ action: 'replace', data: content.replace(',"usage":null', '') });
+    expect(rewriteOf(openai, content)).toEqual({ action: 'removeMember', name: 'usage' });
+    expect(rewrittenData(openai, content)).toBe(content.replace(',"usage":null', ''));
   });
 
   test('strips "usage": null written with spaces, first in the object', () => {
     const data = '{ "usage" : null , "choices": [{"index":0,"delta":{"content":"usage"}}] }';
-    expect(rewriteOf(openai, data)).toEqual({ action: 'replace', data: '{ "choices": [{"index":0,"delta":{"content":"usage"}}] }' });
+    expect(rewrittenData(openai, data)).toBe('{ "choices": [{"index":0,"delta":{"content":"usage"}}] }');
   });
 
   test('strips "usage":null from a chunk with empty choices (Azure content-filter preamble)', () => {
     const data = '{"choices":[],"prompt_filter_results":[{"prompt_index":0}],"usage":null}';
-    expect(rewriteOf(openai, data)).toEqual({ action: 'replace', data: '{"choices":[],"prompt_filter_results":[{"prompt_index":0}]}' });
+    expect(rewrittenData(openai, data)).toBe('{"choices":[],"prompt_filter_results":[{"prompt_index":0}]}');
   });
 
   test.each([
@@ -358,11 +366,9 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
           entries.splice(position % (entries.length + 1), 0, ['usage', null]);
           const data = JSON.stringify(Object.fromEntries(entries), null, indent);
           const parsed = JSON.parse(data) as Record<string, unknown>;
-          const result = openai.rewriteInjectedEvent?.(streamEvent(data), parsed);
-          expect(result?.action).toBe('replace');
-          if (result?.action !== 'replace') return;
+          expect(rewriteOf(openai, data)).toEqual({ action: 'removeMember', name: 'usage' });
           const { usage: _usage, ...rest } = parsed;
-          expect(JSON.parse(result.data)).toEqual(rest);
+          expect(JSON.parse(rewrittenData(openai, data) as string)).toEqual(rest);
         },
       ),
       { numRuns: 500 },
@@ -375,10 +381,8 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
     const events = [...parser.push(Buffer.from(body)), ...parser.end()];
     let text = '';
     for (const event of events) {
-      const parsed = event.data === '[DONE]' ? undefined : parseJson(event.data);
-      const rewrite = openai.rewriteInjectedEvent?.(event, parsed) ?? { action: 'keep' };
-      if (rewrite.action === 'keep') text += event.raw;
-      else if (rewrite.action === 'replace') text += event.raw.replace(event.data, () => rewrite.data);
+      const data = rewrittenData(openai, event.data);
+      if (data !== undefined) text += event.raw.replace(event.data, () => data);
     }
     return { text, events: events.length };
   }
@@ -606,7 +610,7 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
       const payload = { usage: { ...usage, billed_units: usage }, usageMetadata: gemini, meta: { billed_units: usage }, prompt_eval_count: value, eval_count: value };
       dialect.readBody(payload, facts);
       readEvents(dialect, [streamEvent(JSON.stringify({ type: 'message_start', message: { usage } }))], facts);
-      dialect.readStreamEvent(streamEvent('x'), facts, { type: 'message_delta', usage });
+      dialect.readStreamEvent(streamEvent('x'), facts, membersOf({ type: 'message_delta', usage }));
       expect(definedUsage(facts.usage)).toEqual({});
     }
   });
@@ -644,6 +648,11 @@ describe('corpus: each recorded exchange read by its dialect', () => {
 
 describe('properties: untrusted payloads', () => {
   /** Every number anywhere in a value (strings are not numbers). */
+  /** Every number written in `text`, valid JSON or not. */
+  function numbersInText(text: string): number[] {
+    return (text.match(/-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g) ?? []).map(Number);
+  }
+
   function numbersIn(value: unknown, into: number[] = []): number[] {
     if (typeof value === 'number') into.push(value);
     else if (Array.isArray(value)) for (const item of value) numbersIn(item, into);
@@ -782,7 +791,7 @@ describe('properties: untrusted payloads', () => {
             const data = JSON.stringify(value) ?? 'null';
             const parsed = JSON.parse(data) as unknown;
             parsedValues.push(parsed);
-            const result = dialect.readStreamEvent(streamEvent(data, name), facts, parsed);
+            const result = dialect.readStreamEvent(streamEvent(data, name), facts, eventMembers(data));
             expect(typeof result.content).toBe('boolean');
           }
           checkFacts(facts, parsedValues);
@@ -798,13 +807,32 @@ describe('properties: untrusted payloads', () => {
           const parsedValues: unknown[] = [];
           for (const [data, name] of events) {
             const parsed = data === '[DONE]' ? undefined : parseJson(data);
-            parsedValues.push(parsed);
-            dialect.readStreamEvent(streamEvent(data, name), facts, parsed);
+            // Members are read one by one, so a count may come from text that is not valid JSON as a whole.
+            parsedValues.push(parsed, numbersInText(data));
+            dialect.readStreamEvent(streamEvent(data, name), facts, eventMembers(data));
             dialect.readBody(data, facts);
             dialect.readBody(parsed, facts);
-            dialect.rewriteInjectedEvent?.(streamEvent(data, name), parsed);
+            rewrittenData(dialect, data);
           }
           checkFacts(facts, parsedValues);
+        }),
+        { numRuns: 400 },
+      );
+    });
+
+    test('an event read member by member gives the facts, content flag and rewrite of a whole parse', () => {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(jsonInput, eventName, fc.constantFrom(undefined, 2)), { minLength: 1, maxLength: 6 }), (events) => {
+          const lazy = newFacts();
+          const whole = newFacts();
+          for (const [value, name, indent] of events) {
+            const data = JSON.stringify(value, null, indent) ?? 'null';
+            const event = streamEvent(data, name);
+            const parsedMembers = membersOf(JSON.parse(data));
+            expect(dialect.readStreamEvent(event, lazy, eventMembers(data))).toEqual(dialect.readStreamEvent(event, whole, parsedMembers));
+            expect(dialect.rewriteInjectedEvent?.(event, eventMembers(data))).toEqual(dialect.rewriteInjectedEvent?.(event, parsedMembers));
+          }
+          expect(lazy).toEqual(whole);
         }),
         { numRuns: 400 },
       );
@@ -814,11 +842,10 @@ describe('properties: untrusted payloads', () => {
       fc.assert(
         fc.property(jsonInput, (value) => {
           const data = JSON.stringify(value) ?? 'null';
-          const parsed = JSON.parse(data) as unknown;
-          const result = dialect.rewriteInjectedEvent?.(streamEvent(data), parsed);
-          if (result?.action === 'replace') {
-            expect(result.data.length).toBeLessThan(data.length);
-            expect(JSON.parse(result.data)).not.toHaveProperty('usage');
+          const result = rewrittenData(dialect, data);
+          if (result !== undefined && result !== data) {
+            expect(result.length).toBeLessThan(data.length);
+            expect(JSON.parse(result)).not.toHaveProperty('usage');
           }
         }),
         { numRuns: 300 },

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { objectLayout } from '../../src/observe/jsonLayout';
-import { removeTopLevelMember, setTopLevelMembers } from '../../src/observe/jsonText';
+import { removeTopLevelMember as removeFromLayout, setTopLevelMembers } from '../../src/observe/jsonText';
+
+/** The text without its first top-level member `key`, its layout found here; undefined when it is not an object. */
+function removeTopLevelMember(text: string, key: string): string | undefined {
+  const bytes = Buffer.from(text, 'utf8');
+  const layout = objectLayout(bytes);
+  return layout && removeFromLayout(text, bytes, layout, key);
+}
 
 describe('removeTopLevelMember: cases', () => {
   const cases: Array<[string, string, string, string | undefined]> = [

@@ -1,0 +1,67 @@
+/**
+ * A stream event's data as the dialects read it (JsonMembers): its top-level members are found
+ * once by objectLayout and each one is parsed only when a dialect asks for it. A chat chunk's
+ * text, in `choices`, is never decoded, and the usage:null strip reuses the same layout.
+ *
+ * Invalid JSON inside a member that is never read goes unnoticed, where a whole-event parse would
+ * have dropped the event: the dialect still gets the members that do parse.
+ */
+import type { JsonMembers } from '../providers/types';
+import { isNonEmptyArray, keyIs, objectLayout, type MemberSpan, type ObjectLayout } from './jsonLayout';
+import { removeTopLevelMember } from './jsonText';
+
+export class EventMembers implements JsonMembers {
+  private readonly bytes: Buffer;
+  private readonly layout: ObjectLayout | undefined;
+
+  constructor(private readonly text: string) {
+    this.bytes = Buffer.from(text, 'utf8');
+    this.layout = objectLayout(this.bytes);
+  }
+
+  get isObject(): boolean {
+    return this.layout !== undefined;
+  }
+
+  has(name: string): boolean {
+    return this.last(name) !== undefined;
+  }
+
+  get(name: string): unknown {
+    const member = this.last(name);
+    if (member === undefined) return undefined;
+    try {
+      return JSON.parse(this.bytes.toString('utf8', member.valueStart, member.end)) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+
+  hasItems(name: string): boolean {
+    const member = this.last(name);
+    return member !== undefined && isNonEmptyArray(this.bytes, member);
+  }
+
+  /** The event's text without its first top-level member `name`; undefined when it has none. */
+  without(name: string): string | undefined {
+    return this.layout && removeTopLevelMember(this.text, this.bytes, this.layout, name);
+  }
+
+  /** The member JSON.parse would keep: the last of duplicates. */
+  private last(name: string): MemberSpan | undefined {
+    const members = this.layout?.members;
+    if (members === undefined) return undefined;
+    for (let index = members.length - 1; index >= 0; index -= 1) {
+      const member = members[index] as MemberSpan;
+      if (keyIs(this.bytes, member, name)) return member;
+    }
+    return undefined;
+  }
+}
+
+/** Empty data and `[DONE]`: no members, and nothing to encode or scan. */
+export const NO_MEMBERS = new EventMembers('');
+
+export function eventMembers(data: string): EventMembers {
+  return data.length === 0 || data === '[DONE]' ? NO_MEMBERS : new EventMembers(data);
+}

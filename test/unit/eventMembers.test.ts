@@ -1,0 +1,87 @@
+import fc from 'fast-check';
+import { eventMembers } from '../../src/observe/eventMembers';
+import { membersOf } from '../../src/providers/json';
+
+describe('eventMembers: one stream event read member by member', () => {
+  const chunk =
+    '{"id":"c1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi \\"usage\\""}}],"usage":null}';
+
+  test('members are parsed on demand, absent ones are undefined', () => {
+    const json = eventMembers(chunk);
+    expect(json.isObject).toBe(true);
+    expect(json.get('model')).toBe('gpt-4o-mini');
+    expect(json.get('usage')).toBeNull();
+    expect(json.has('usage')).toBe(true);
+    expect(json.has('delta')).toBe(false);
+    expect(json.get('delta')).toBeUndefined();
+    expect(json.get('choices')).toEqual([{ index: 0, delta: { content: 'Hi "usage"' } }]);
+  });
+
+  test.each([
+    ['[1]', true],
+    ['[ {"a":1} ]', true],
+    ['[\n  "x"\n]', true],
+    ['[]', false],
+    ['[ ]', false],
+    ['[\r\n\t]', false],
+    ['"[1]"', false],
+    ['{"0":1}', false],
+    ['null', false],
+  ])('hasItems of %s is %s', (value, expected) => {
+    expect(eventMembers(`{"choices": ${value}}`).hasItems('choices')).toBe(expected);
+    expect(eventMembers(`{"choices": ${value}}`).hasItems('candidates')).toBe(false);
+  });
+
+  test('of duplicate keys the last one counts, as with JSON.parse', () => {
+    const json = eventMembers('{"model":"a","choices":[],"model":"b","choices":[1]}');
+    expect(json.get('model')).toBe('b');
+    expect(json.hasItems('choices')).toBe(true);
+  });
+
+  test('escaped and non-ASCII keys are matched by their decoded name', () => {
+    const json = eventMembers('{"mod\\u0065l":"m","é":1}');
+    expect(json.get('model')).toBe('m');
+    expect(json.get('é')).toBe(1);
+  });
+
+  test('a member whose value is not valid JSON is absent from get, the others still read', () => {
+    const json = eventMembers('{"usage":{"prompt_tokens":1,,},"model":"m"}');
+    expect(json.isObject).toBe(true);
+    expect(json.has('usage')).toBe(true);
+    expect(json.get('usage')).toBeUndefined();
+    expect(json.get('model')).toBe('m');
+  });
+
+  test.each(['[DONE]', '', '[{"model":"m"}]', '"x"', '42', 'not json', '{"model":"m"', '{"model":"m"} trailing'])('%j has no members', (data) => {
+    const json = eventMembers(data);
+    expect(json.isObject).toBe(false);
+    expect(json.has('model')).toBe(false);
+    expect(json.get('model')).toBeUndefined();
+    expect(json.hasItems('model')).toBe(false);
+    expect(json.without('model')).toBeUndefined();
+  });
+
+  test('without cuts the first member of that name, every other byte kept', () => {
+    expect(eventMembers(chunk).without('usage')).toBe(chunk.replace(',"usage":null', ''));
+    expect(eventMembers('{"t":"é","usage":null,"u":"😀"}').without('usage')).toBe('{"t":"é","u":"😀"}');
+    expect(eventMembers(chunk).without('absent')).toBeUndefined();
+  });
+
+  test('on any JSON value, has, get and hasItems agree with the members of its whole parse', () => {
+    const names = fc.constantFrom('model', 'usage', 'choices', 'type', '__proto__', 'constructor', 'toString', '');
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(names, fc.jsonValue({ maxDepth: 2 })), fc.constantFrom(undefined, 1, '\t'), names, (other, object, indent, name) => {
+        for (const value of [other, object]) {
+          const data = JSON.stringify(value, null, indent);
+          const lazy = eventMembers(data);
+          const whole = membersOf(JSON.parse(data));
+          expect(lazy.isObject).toBe(whole.isObject);
+          expect(lazy.has(name)).toBe(whole.has(name));
+          expect(lazy.get(name)).toEqual(whole.get(name));
+          expect(lazy.hasItems(name)).toBe(whole.hasItems(name));
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
