@@ -8,15 +8,14 @@
  */
 import type { JsonMembers } from '../providers/types';
 import { isNonEmptyArray, keyIs, objectLayout, type MemberSpan, type ObjectLayout } from './jsonLayout';
-import { removeTopLevelMember } from './jsonText';
+import { topLevelMemberCut } from './jsonText';
 
 export class EventMembers implements JsonMembers {
-  private readonly bytes: Buffer;
   private readonly layout: ObjectLayout | undefined;
 
-  constructor(private readonly text: string) {
-    this.bytes = Buffer.from(text, 'utf8');
-    this.layout = objectLayout(this.bytes);
+  /** `bytes` is the data's UTF-8 as received (a view into the stream's chunk, not a copy). */
+  constructor(private readonly bytes: Buffer) {
+    this.layout = objectLayout(bytes);
   }
 
   get isObject(): boolean {
@@ -42,9 +41,9 @@ export class EventMembers implements JsonMembers {
     return member !== undefined && isNonEmptyArray(this.bytes, member);
   }
 
-  /** The event's text without its first top-level member `name`; undefined when it has none. */
-  without(name: string): string | undefined {
-    return this.layout && removeTopLevelMember(this.text, this.bytes, this.layout, name);
+  /** The [from, to) range of the data's bytes that removes its first top-level member `name`; undefined when it has none. */
+  memberCut(name: string): readonly [number, number] | undefined {
+    return this.layout && topLevelMemberCut(this.bytes, this.layout, name);
   }
 
   /** The member JSON.parse would keep: the last of duplicates. */
@@ -60,8 +59,9 @@ export class EventMembers implements JsonMembers {
 }
 
 /** Empty data and `[DONE]`: no members, and nothing to encode or scan. */
-export const NO_MEMBERS = new EventMembers('');
+export const NO_MEMBERS = new EventMembers(Buffer.alloc(0));
 
-export function eventMembers(data: string): EventMembers {
-  return data.length === 0 || data === '[DONE]' ? NO_MEMBERS : new EventMembers(data);
+/** The members of an event's `data`; `bytes` are its UTF-8 when the caller has them (else encoded here). */
+export function eventMembers(data: string, bytes?: Buffer): EventMembers {
+  return data.length === 0 || data === '[DONE]' ? NO_MEMBERS : new EventMembers(bytes ?? Buffer.from(data, 'utf8'));
 }

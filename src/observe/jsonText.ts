@@ -49,17 +49,13 @@ export function setTopLevelMembers(body: Buffer, layout: ObjectLayout, members: 
 }
 
 /**
- * `text` without its first top-level member named `key`, with its separating comma; `bytes` is
- * the text's UTF-8 and `layout` their objectLayout. Undefined when the object has no such member.
+ * The [from, to) byte range to cut from `bytes` (a JSON object, `layout` its objectLayout) so
+ * that its first top-level member named `key` is gone with its separating comma. Undefined when
+ * the object has no such member. The cut falls on ASCII bytes, so each side stays valid UTF-8.
  */
-export function removeTopLevelMember(text: string, bytes: Buffer, layout: ObjectLayout, key: string): string | undefined {
+export function topLevelMemberCut(bytes: Buffer, layout: ObjectLayout, key: string): readonly [number, number] | undefined {
   const target = layout.members.find((member) => keyIs(bytes, member, key));
-  if (!target) return undefined;
-  const [[cutFrom, cutTo]] = memberCuts(layout, (member) => member === target) as [[number, number]];
-  // Byte offsets are string indices when the text is ASCII; otherwise cuts fall on ASCII bytes,
-  // so each side decodes on its own.
-  if (bytes.length === text.length) return text.slice(0, cutFrom) + text.slice(cutTo);
-  return bytes.toString('utf8', 0, cutFrom) + bytes.toString('utf8', cutTo);
+  return target && memberCuts(layout, (member) => member === target)[0];
 }
 
 /**

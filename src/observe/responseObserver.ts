@@ -62,7 +62,7 @@ export class ResponseObserver {
   }
 
   /** Observe a chunk from the provider and return what the client must receive now. */
-  forward(chunk: Buffer): Buffer | string {
+  forward(chunk: Buffer): Buffer {
     if (this.decoder) {
       if (!this.broken) this.decoder.write(chunk);
       return chunk;
@@ -74,28 +74,28 @@ export class ResponseObserver {
     return this.observeAndRewrite(chunk);
   }
 
-  /** End of the provider's body: returns any held-back text the client must still receive. */
-  endOfBody(): string {
+  /** End of the provider's body: returns any held-back bytes the client must still receive. */
+  endOfBody(): Buffer {
     if (this.decoder) {
       this.decoder.end();
-      return '';
+      return NO_BYTES;
     }
     if (this.rewriting) {
-      if (this.broken) return '';
-      const heldBack = this.sse?.remainder ?? '';
+      if (this.broken) return NO_BYTES;
+      const heldBack = this.sse?.remainder ?? NO_BYTES;
       const events = this.guard('sse', () => this.sse?.end());
       return events === undefined ? heldBack : this.rewriteEvents(events);
     }
     this.finishObservation();
-    return '';
+    return NO_BYTES;
   }
 
   /**
-   * The provider broke off: the unfinished event held back for rewriting, as raw text, so the
+   * The provider broke off: the unfinished event held back for rewriting, as received, so the
    * client still gets every byte a direct call would have (it is never rewritten: it never ended).
    */
-  releaseHeldBack(): string {
-    return this.rewriting && !this.broken ? (this.sse?.remainder ?? '') : '';
+  releaseHeldBack(): Buffer {
+    return this.rewriting && !this.broken ? (this.sse?.remainder ?? NO_BYTES) : NO_BYTES;
   }
 
   /** Resolves once the side copy is fully parsed; undefined when it already is (only decompression is asynchronous). */
@@ -131,41 +131,45 @@ export class ResponseObserver {
     else this.parseBody();
   }
 
-  private observeAndRewrite(chunk: Buffer): Buffer | string {
+  private observeAndRewrite(chunk: Buffer): Buffer {
     if (this.broken) return chunk;
-    const heldBack = this.sse?.remainder ?? '';
+    const heldBack = this.sse?.remainder ?? NO_BYTES;
     const events = this.guard('sse', () => this.sse?.push(chunk));
     // Parser failure: release what was held back and pass everything through from now on.
-    if (events === undefined) return Buffer.concat([Buffer.from(heldBack), chunk]);
+    if (events === undefined) return Buffer.concat([heldBack, chunk]);
     return this.rewriteEvents(events);
   }
 
-  private rewriteEvents(events: FramedEvent[]): string {
-    let out = '';
+  /** The events' bytes as the client gets them; an event kept as it is costs no copy. */
+  private rewriteEvents(events: FramedEvent[]): Buffer {
+    const out: Buffer[] = [];
     for (const event of events) {
       const json = this.handleEvent(event);
-      out += this.rewriteOne(event, json);
+      const bytes = this.rewriteOne(event, json);
+      if (bytes.length > 0) out.push(bytes);
     }
-    return out;
+    return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
   }
 
-  private rewriteOne(event: FramedEvent, json: EventMembers): string {
+  private rewriteOne(event: FramedEvent, json: EventMembers): Buffer {
     const rewrite = this.guard('rewrite', () => this.options.dialect.rewriteInjectedEvent?.(event, json));
     if (!rewrite || rewrite.action === 'keep') return event.raw;
-    if (rewrite.action === 'drop') return '';
-    const data = json.without(rewrite.name);
+    if (rewrite.action === 'drop') return NO_BYTES;
+    const cut = json.memberCut(rewrite.name);
+    // Data spread over several `data:` lines has no single range to cut from; no provider sends JSON so.
+    if (cut === undefined || event.dataStart === undefined) return event.raw;
     // Only the data payload changes; the framing (event name, line endings) stays the provider's.
-    return data === undefined ? event.raw : event.raw.replace(event.data, () => data);
+    return Buffer.concat([event.raw.subarray(0, event.dataStart + cut[0]), event.raw.subarray(event.dataStart + cut[1])]);
   }
 
   private handleEvents(events: StreamEvent[]): void {
     for (const event of events) this.handleEvent(event);
   }
 
-  private handleEvent(event: StreamEvent): EventMembers {
+  private handleEvent(event: StreamEvent | FramedEvent): EventMembers {
     let json = NO_MEMBERS;
     const result = this.guard('event', () => {
-      json = eventMembers(event.data);
+      json = eventMembers(event.data, dataBytes(event));
       return this.options.dialect.readStreamEvent(event, this.facts, json);
     });
     if (result?.content) this.markContent();
@@ -221,6 +225,14 @@ export class ResponseObserver {
     this.options.onTelemetryError(stage, error);
   }
 }
+
+/** An SSE event's data as received, when it is one line of the event's bytes; NDJSON lines have none. */
+function dataBytes(event: StreamEvent | FramedEvent): Buffer | undefined {
+  if (!('raw' in event) || event.dataStart === undefined || event.dataEnd === undefined) return undefined;
+  return event.raw.subarray(event.dataStart, event.dataEnd);
+}
+
+const NO_BYTES = Buffer.alloc(0);
 
 function createDecoder(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
   switch (encoding?.trim().toLowerCase()) {

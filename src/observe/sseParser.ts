@@ -1,143 +1,216 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { StreamEvent } from '../providers/types';
 
 /**
- * A complete SSE event plus the exact text it occupied on the wire (for re-emitting it).
- * Blocks that dispatch no event (comments such as keep-alives, blocks without `data`, text of a
+ * A complete SSE event plus the exact bytes it occupied on the wire (for re-emitting it).
+ * Blocks that dispatch no event (comments such as keep-alives, blocks without `data`, bytes of a
  * discarded oversized event) come back with `data: ''` and no name, so their bytes still reach
- * the client: the `raw` of all events, in order, is exactly the text received.
+ * the client: the `raw` of all events, in order, is exactly the bytes received.
  */
 export interface FramedEvent extends StreamEvent {
-  raw: string;
+  raw: Buffer;
+  /**
+   * Where the data sits in `raw` when it is one `data:` line (as every provider sends JSON):
+   * a rewrite can then cut bytes out of it without decoding or re-encoding the rest.
+   */
+  dataStart?: number;
+  dataEnd?: number;
 }
 
+const LF = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const NO_BYTES = Buffer.alloc(0);
+
 /**
- * Incremental Server-Sent Events parser (WHATWG "event stream" framing).
+ * Incremental Server-Sent Events parser (WHATWG "event stream" framing), on bytes.
  * Pure: feed it chunks, get complete events back. Partial events wait for their terminator.
- * A single line or event larger than `maxEventChars` is discarded (and counted once) so a hostile
- * stream cannot make the parser hold unbounded memory; its text is still passed on in `raw`.
+ * Every byte JSON or SSE framing uses is ASCII and none of a multi-byte UTF-8 sequence is, so
+ * events are found without decoding; only an event's data and name are decoded, once. The raw
+ * bytes are the provider's own, even where they are not valid UTF-8.
+ * A single event larger than `maxEventBytes` is discarded (and counted once) so a hostile stream
+ * cannot make the parser hold unbounded memory; its bytes are still passed on in `raw`.
  * Work is linear in the input however it is chunked.
  */
 export class SseParser {
-  private readonly decoder = new StringDecoder('utf8');
-  /** Text received but not yet part of a complete event, in pieces (joined only when needed). */
-  private parts: string[] = [];
+  /** Bytes received but not yet part of a complete event, in pieces (joined only when needed). */
+  private parts: Buffer[] = [];
   private pendingLength = 0;
-  /** The last few pending characters: an event terminator can straddle two chunks. */
-  private tail = '';
+  /** The last few pending bytes: an event terminator can straddle two chunks. */
+  private tail: Buffer = NO_BYTES;
   private discarding = false;
   oversizedEvents = 0;
 
-  constructor(private readonly maxEventChars = 4 * 1024 * 1024) {}
+  constructor(private readonly maxEventBytes = 4 * 1024 * 1024) {}
 
   push(chunk: Buffer): FramedEvent[] {
-    return this.consume(this.decoder.write(chunk), false);
+    return this.consume(chunk, false);
   }
 
   /** End of stream: an unterminated last event is still delivered (providers sometimes omit the blank line). */
   end(): FramedEvent[] {
-    return this.consume(this.decoder.end(), true);
+    return this.consume(NO_BYTES, true);
   }
 
-  /** Text received but not yet part of a complete event. */
-  get remainder(): string {
+  /** Bytes received but not yet part of a complete event. */
+  get remainder(): Buffer {
     return this.pending();
   }
 
-  private consume(text: string, atEnd: boolean): FramedEvent[] {
+  private consume(chunk: Buffer, atEnd: boolean): FramedEvent[] {
     const events: FramedEvent[] = [];
-    if (!atEnd && findEventBoundary(this.tail + text, false) === undefined) {
-      // Mid-event (the usual case for large events): no terminator yet, do not rescan the pending text.
-      this.append(text);
+    // With nothing pending (the usual case: an event per chunk) the chunk is scanned once.
+    const alone = this.pendingLength === 0;
+    const probeEnds = atEnd ? undefined : eventEnds(alone ? chunk : Buffer.concat([this.tail, chunk]), false);
+    if (probeEnds?.length === 0) {
+      // Mid-event (the usual case for large events): no terminator yet, do not rescan the pending bytes.
+      this.append(chunk);
     } else {
-      let buffer = this.pending() + text;
-      for (;;) {
-        const boundary = findEventBoundary(buffer, atEnd);
-        if (boundary === undefined) break;
-        this.deliver(events, buffer.slice(0, boundary));
-        buffer = buffer.slice(boundary);
+      const buffer = alone ? chunk : Buffer.concat([...this.parts, chunk]);
+      let from = 0;
+      for (const end of alone && probeEnds ? probeEnds : eventEnds(buffer, atEnd)) {
+        this.deliver(events, buffer.subarray(from, end));
+        from = end;
       }
-      if (atEnd && buffer.length > 0) this.deliver(events, buffer);
+      if (atEnd && from < buffer.length) this.deliver(events, buffer.subarray(from));
       this.parts = [];
       this.pendingLength = 0;
-      this.tail = '';
-      if (!atEnd) this.append(buffer);
+      this.tail = NO_BYTES;
+      if (!atEnd) this.append(buffer.subarray(from));
     }
-    if (this.pendingLength > this.maxEventChars) this.discardPending(events);
+    if (this.pendingLength > this.maxEventBytes) this.discardPending(events);
     return events;
   }
 
-  private append(text: string): void {
-    if (text.length === 0) return;
-    this.parts.push(text);
-    this.pendingLength += text.length;
-    this.tail = (this.tail + text).slice(-3);
+  private append(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.parts.push(bytes);
+    this.pendingLength += bytes.length;
+    this.tail = bytes.length >= 3 ? bytes.subarray(bytes.length - 3) : Buffer.concat([this.tail, bytes]).subarray(-3);
   }
 
-  private pending(): string {
-    if (this.parts.length > 1) this.parts = [this.parts.join('')];
-    return this.parts[0] ?? '';
+  private pending(): Buffer {
+    if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts, this.pendingLength)];
+    return this.parts[0] ?? NO_BYTES;
   }
 
-  /** The event in progress is too large: count it once, pass its text on, keep only a possible partial terminator. */
+  /** The event in progress is too large: count it once, pass its bytes on, keep only a possible partial terminator. */
   private discardPending(events: FramedEvent[]): void {
     if (!this.discarding) this.oversizedEvents += 1;
     this.discarding = true;
-    const text = this.pending();
-    let cut = text.length;
-    while (cut > 0 && (text[cut - 1] === '\r' || text[cut - 1] === '\n')) cut -= 1;
-    if (cut > 0) events.push({ data: '', raw: text.slice(0, cut) });
+    const bytes = this.pending();
+    let cut = bytes.length;
+    while (cut > 0 && (bytes[cut - 1] === CR || bytes[cut - 1] === LF)) cut -= 1;
+    if (cut > 0) events.push({ data: '', raw: bytes.subarray(0, cut) });
     this.parts = [];
     this.pendingLength = 0;
-    this.tail = '';
-    this.append(text.slice(cut));
+    this.tail = NO_BYTES;
+    this.append(bytes.subarray(cut));
   }
 
-  private deliver(events: FramedEvent[], raw: string): void {
+  private deliver(events: FramedEvent[], raw: Buffer): void {
     if (this.discarding) {
       this.discarding = false;
       events.push({ data: '', raw });
       return;
     }
-    if (raw.length > this.maxEventChars) {
+    if (raw.length > this.maxEventBytes) {
       this.oversizedEvents += 1;
       events.push({ data: '', raw });
       return;
     }
-    const event = parseEventBlock(raw);
-    events.push(event ? { ...event, raw } : { data: '', raw });
+    events.push(parseEventBlock(raw) ?? { data: '', raw });
   }
 }
 
 /**
- * Two consecutive line terminators (CRLF, CR or LF) end an event. A CR at the very end of the
- * text may be the first half of a CRLF split across chunks, so it only counts at end of stream.
+ * Indices just past each blank line that ends an event: two consecutive line terminators (CRLF,
+ * CR or LF). A CR that ends the bytes may be the first half of a CRLF split across chunks, so it
+ * only counts at end of stream. One pass; each byte is looked at a bounded number of times.
  */
-const EVENT_END = /(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)/;
+function eventEnds(bytes: Buffer, atEnd: boolean): number[] {
+  const ends: number[] = [];
+  const lines = new LineEnds(bytes);
+  let previousEnd = -1;
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
+    if (line.start === previousEnd) {
+      // A CR ending the bytes may be half of a CRLF: wait for the next chunk (no later end can exist).
+      if (!atEnd && line.end === bytes.length && bytes[line.end - 1] === CR) break;
+      ends.push(line.end);
+      previousEnd = -1;
+    } else {
+      previousEnd = line.end;
+    }
+  }
+  return ends;
+}
 
-/** Index just past the blank line that ends the first event, if the buffer holds one. */
-function findEventBoundary(buffer: string, atEnd: boolean): number | undefined {
-  const match = EVENT_END.exec(buffer);
-  if (!match) return undefined;
-  const end = match.index + match[0].length;
-  // A CR ending the text may be half of a CRLF: wait for the next chunk (no later match can exist).
-  if (!atEnd && end === buffer.length && match[0].endsWith('\r')) return undefined;
-  return end;
+/** The line terminators of `bytes` in order, as [start, end) byte ranges. */
+class LineEnds {
+  private at = 0;
+  private nextLf: number;
+  private nextCr: number;
+
+  constructor(private readonly bytes: Buffer) {
+    this.nextLf = bytes.indexOf(LF);
+    this.nextCr = bytes.indexOf(CR);
+  }
+
+  next(): { start: number; end: number } | undefined {
+    // Each search runs again only once the terminator it found is behind us.
+    if (this.nextLf !== -1 && this.nextLf < this.at) this.nextLf = this.bytes.indexOf(LF, this.at);
+    if (this.nextCr !== -1 && this.nextCr < this.at) this.nextCr = this.bytes.indexOf(CR, this.at);
+    let start: number;
+    if (this.nextCr === -1 || (this.nextLf !== -1 && this.nextLf < this.nextCr)) start = this.nextLf;
+    else start = this.nextCr;
+    if (start === -1) return undefined;
+    const end = this.bytes[start] === CR && this.bytes[start + 1] === LF ? start + 2 : start + 1;
+    this.at = end;
+    return { start, end };
+  }
 }
 
 /** Parse one event block; comments-only blocks and blocks without data yield undefined. */
-export function parseEventBlock(block: string): StreamEvent | undefined {
+export function parseEventBlock(raw: Buffer): FramedEvent | undefined {
   let eventName: string | undefined;
   let data: string | undefined;
-  for (const line of block.split(/\r\n|\r|\n/)) {
-    if (line === '' || line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
-    else if (field === 'event') eventName = value;
+  let dataLines = 0;
+  let dataStart = 0;
+  let dataEnd = 0;
+  const lines = new LineEnds(raw);
+  let lineStart = 0;
+  for (;;) {
+    const terminator = lines.next();
+    const lineEnd = terminator?.start ?? raw.length;
+    if (lineEnd > lineStart && raw[lineStart] !== COLON) {
+      let nameEnd = lineStart;
+      while (nameEnd < lineEnd && raw[nameEnd] !== COLON) nameEnd += 1;
+      let valueStart = nameEnd === lineEnd ? lineEnd : nameEnd + 1;
+      if (raw[valueStart] === SPACE && valueStart < lineEnd) valueStart += 1;
+      if (isField(raw, lineStart, nameEnd, 'data')) {
+        const value = raw.toString('utf8', valueStart, lineEnd);
+        data = data === undefined ? value : `${data}\n${value}`;
+        dataLines += 1;
+        dataStart = valueStart;
+        dataEnd = lineEnd;
+      } else if (isField(raw, lineStart, nameEnd, 'event')) {
+        eventName = raw.toString('utf8', valueStart, lineEnd);
+      }
+    }
+    if (terminator === undefined) break;
+    lineStart = terminator.end;
   }
   if (data === undefined) return undefined;
-  return eventName === undefined ? { data } : { event: eventName, data };
+  const event: FramedEvent = eventName === undefined ? { data, raw } : { event: eventName, data, raw };
+  if (dataLines === 1) {
+    event.dataStart = dataStart;
+    event.dataEnd = dataEnd;
+  }
+  return event;
+}
+
+function isField(raw: Buffer, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let index = 0; index < name.length; index += 1) if (raw[start + index] !== name.charCodeAt(index)) return false;
+  return true;
 }

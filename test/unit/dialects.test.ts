@@ -3,7 +3,7 @@ import { eventMembers } from '../../src/observe/eventMembers';
 import { objectLayout } from '../../src/observe/jsonLayout';
 import { setTopLevelMembers, topLevelValues } from '../../src/observe/jsonText';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
-import { framingFor } from '../../src/observe/responseObserver';
+import { framingFor, ResponseObserver } from '../../src/observe/responseObserver';
 import { SseParser } from '../../src/observe/sseParser';
 import { errorTypeFor } from '../../src/proxy/exchange';
 import { anthropicDialect } from '../../src/providers/anthropic';
@@ -14,6 +14,8 @@ import { ollamaDialect } from '../../src/providers/ollama';
 import { createOpenAiDialect } from '../../src/providers/openai';
 import { findProvider } from '../../src/providers/registry';
 import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, TokenUsage } from '../../src/providers/types';
+import { randomChunks } from '../helpers/chunking';
+import { withoutMember } from '../helpers/withoutMember';
 import { loadCorpus, normalisedTokens, OPERATION_FOR_API, ROUTE_FOR_PROVIDER, type CorpusExchange } from '../helpers/corpus';
 
 const openai = createOpenAiDialect({ id: 'openai', injectStreamUsage: true });
@@ -65,7 +67,7 @@ function rewrittenData(dialect: ProviderDialect, data: string): string | undefin
   const json = eventMembers(data);
   const rewrite = dialect.rewriteInjectedEvent?.(streamEvent(data), json) ?? { action: 'keep' };
   if (rewrite.action === 'drop') return undefined;
-  return rewrite.action === 'removeMember' ? (json.without(rewrite.name) ?? data) : data;
+  return rewrite.action === 'removeMember' ? (withoutMember(data, rewrite.name) ?? data) : data;
 }
 
 type DescribeCase = [string, ProviderDialect, RequestView, RequestFacts | undefined];
@@ -375,16 +377,15 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
     );
   });
 
-  /** What the observer does with a rewrite: only the data changes inside the event's own bytes. */
-  function hideUsage(body: string): { text: string; events: number } {
-    const parser = new SseParser();
-    const events = [...parser.push(Buffer.from(body)), ...parser.end()];
-    let text = '';
-    for (const event of events) {
-      const data = rewrittenData(openai, event.data);
-      if (data !== undefined) text += event.raw.replace(event.data, () => data);
-    }
-    return { text, events: events.length };
+  /** The body as the observer hands it to the client, the stream fed in chunks of up to 61 bytes. */
+  function hideUsage(body: string): { text: string } {
+    const observer = new ResponseObserver({
+      dialect: openai, framing: 'sse', hideInjectedUsage: true, maxBodyBytes: 1 << 20, timeJsonChunks: false,
+      onTelemetryError: (stage) => { throw new Error(`telemetry error at ${stage}`); },
+    });
+    const out = randomChunks(Buffer.from(body), 61, 61).map((chunk) => observer.forward(chunk));
+    out.push(observer.endOfBody());
+    return { text: Buffer.concat(out).toString('utf8') };
   }
 
   const recorded = loadCorpus().find((e) => e.file === 'openai/chat_stream_include_usage_tool_call.json') as CorpusExchange;

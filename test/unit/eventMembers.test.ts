@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { eventMembers } from '../../src/observe/eventMembers';
 import { membersOf } from '../../src/providers/json';
+import { withoutMember } from '../helpers/withoutMember';
 
 describe('eventMembers: one stream event read member by member', () => {
   const chunk =
@@ -58,13 +59,23 @@ describe('eventMembers: one stream event read member by member', () => {
     expect(json.has('model')).toBe(false);
     expect(json.get('model')).toBeUndefined();
     expect(json.hasItems('model')).toBe(false);
-    expect(json.without('model')).toBeUndefined();
+    expect(json.memberCut('model')).toBeUndefined();
   });
 
-  test('without cuts the first member of that name, every other byte kept', () => {
-    expect(eventMembers(chunk).without('usage')).toBe(chunk.replace(',"usage":null', ''));
-    expect(eventMembers('{"t":"é","usage":null,"u":"😀"}').without('usage')).toBe('{"t":"é","u":"😀"}');
-    expect(eventMembers(chunk).without('absent')).toBeUndefined();
+  test('memberCut is the byte range of the first member of that name with its comma', () => {
+    const bytes = Buffer.from(chunk);
+    expect(eventMembers(chunk, bytes).memberCut('usage')).toEqual([chunk.indexOf(',"usage"'), chunk.length - 1]);
+    expect(withoutMember(chunk, 'usage')).toBe(chunk.replace(',"usage":null', ''));
+    const unicode = '{"t":"é","usage":null,"u":"😀"}';
+    expect(eventMembers(unicode).memberCut('usage')).toEqual([Buffer.byteLength('{"t":"é"'), Buffer.byteLength('{"t":"é","usage":null')]);
+    expect(eventMembers(chunk).memberCut('absent')).toBeUndefined();
+  });
+
+  test('the bytes given are the ones read (a view into the chunk, not a copy of the text)', () => {
+    const wire = Buffer.from('data: {"model":"m","usage":null}\n\n');
+    const view = wire.subarray(6, wire.length - 2);
+    expect(eventMembers(view.toString(), view).get('model')).toBe('m');
+    expect(eventMembers(view.toString(), view).memberCut('usage')).toEqual([12, 25]);
   });
 
   test('on any JSON value, has, get and hasItems agree with the members of its whole parse', () => {

@@ -1,15 +1,9 @@
 import fc from 'fast-check';
 import { objectLayout } from '../../src/observe/jsonLayout';
-import { removeTopLevelMember as removeFromLayout, setTopLevelMembers } from '../../src/observe/jsonText';
+import { setTopLevelMembers } from '../../src/observe/jsonText';
+import { withoutMember as removeTopLevelMember } from '../helpers/withoutMember';
 
-/** The text without its first top-level member `key`, its layout found here; undefined when it is not an object. */
-function removeTopLevelMember(text: string, key: string): string | undefined {
-  const bytes = Buffer.from(text, 'utf8');
-  const layout = objectLayout(bytes);
-  return layout && removeFromLayout(text, bytes, layout, key);
-}
-
-describe('removeTopLevelMember: cases', () => {
+describe('topLevelMemberCut: cases', () => {
   const cases: Array<[string, string, string, string | undefined]> = [
     ['first member', '{"usage":null,"id":"a","n":1}', 'usage', '{"id":"a","n":1}'],
     ['middle member', '{"id":"a","usage":null,"n":1}', 'usage', '{"id":"a","n":1}'],
@@ -94,7 +88,7 @@ describe('removeTopLevelMember: cases', () => {
   });
 });
 
-describe('removeTopLevelMember: properties', () => {
+describe('topLevelMemberCut: properties', () => {
   // Keys include the one being removed and look-alikes; values nest objects, arrays and strings mentioning it.
   const key = fc.oneof(fc.constantFrom('usage', 'Usage', 'usage ', 'x_usage', '"usage"', 'a\\b', ''), fc.string({ maxLength: 6 }), fc.fullUnicodeString({ maxLength: 4 }));
   const leaf = fc.oneof(

@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { StringDecoder } from 'node:string_decoder';
 import { parseEventBlock, SseParser, type FramedEvent } from '../../src/observe/sseParser';
 import { bytesOf, bytewise, feed, randomChunks, splitAt } from '../helpers/chunking';
 import { loadCorpus } from '../helpers/corpus';
@@ -18,7 +17,12 @@ function dispatched(events: Event[]): Event[] {
 }
 
 function rawOf(events: FramedEvent[]): string {
-  return events.map((e) => e.raw).join('');
+  return Buffer.concat(events.map((e) => e.raw)).toString('utf8');
+}
+
+/** Events with their raw bytes as text and without the data range, to compare with literals. */
+function asText(events: FramedEvent[]): Array<{ event?: string; data: string; raw: string }> {
+  return events.map(({ dataStart: _start, dataEnd: _end, raw, ...rest }) => ({ ...rest, raw: raw.toString('utf8') }));
 }
 
 /**
@@ -96,7 +100,7 @@ describe('SseParser: recorded provider streams', () => {
       for (const chunk of randomChunks(bytes, 42, 97)) early.push(...parser.push(chunk));
       if (/(\r\n|\n|\r)(\r\n|\n)$/.test(body)) {
         expect(early).toEqual(whole);
-        expect(parser.remainder).toBe('');
+        expect(parser.remainder.toString('utf8')).toBe('');
       }
       expect(rawOf(early) + parser.remainder).toBe(body);
     });
@@ -121,43 +125,43 @@ describe('SseParser: line endings', () => {
     expect(dispatched(events)).toEqual(expected);
     expect(rawOf(events)).toBe(text);
     const eol = text === lf ? '\n' : text === crlf ? '\r\n' : '\r';
-    expect(events.map((e) => e.raw)).toEqual(['event: a\ndata: one\ndata: two\n\n', 'data: three\n\n'].map((raw) => raw.replace(/\n/g, eol)));
+    expect(events.map((e) => e.raw.toString('utf8'))).toEqual(['event: a\ndata: one\ndata: two\n\n', 'data: three\n\n'].map((raw) => raw.replace(/\n/g, eol)));
   });
 
   test('mixed terminators in one stream (LF then CRLF then CR)', () => {
     const text = 'data: a\n\r\ndata: b\r\n\ndata: c\r\rdata: d\r\n\r\n';
     const events = run([bytesOf(text)]);
     expect(dispatched(events)).toEqual([{ data: 'a' }, { data: 'b' }, { data: 'c' }, { data: 'd' }]);
-    expect(events.map((e) => e.raw)).toEqual(['data: a\n\r\n', 'data: b\r\n\n', 'data: c\r\r', 'data: d\r\n\r\n']);
+    expect(events.map((e) => e.raw.toString('utf8'))).toEqual(['data: a\n\r\n', 'data: b\r\n\n', 'data: c\r\r', 'data: d\r\n\r\n']);
   });
 
   test('a CRLF line end split across chunks is one line end, not two (no premature dispatch)', () => {
     const parser = new SseParser();
-    expect(parser.push(bytesOf('data: a\r'))).toEqual([]);
-    expect(parser.push(bytesOf('\ndata: b\r\n\r\n'))).toEqual([{ data: 'a\nb', raw: 'data: a\r\ndata: b\r\n\r\n' }]);
+    expect(asText(parser.push(bytesOf('data: a\r')))).toEqual([]);
+    expect(asText(parser.push(bytesOf('\ndata: b\r\n\r\n')))).toEqual([{ data: 'a\nb', raw: 'data: a\r\ndata: b\r\n\r\n' }]);
   });
 
   test('the CRLF of the blank line split across chunks stays with its event', () => {
     const parser = new SseParser();
-    expect(parser.push(bytesOf('data: a\r\n\r'))).toEqual([]);
-    expect(parser.remainder).toBe('data: a\r\n\r');
-    expect(parser.push(bytesOf('\n'))).toEqual([{ data: 'a', raw: 'data: a\r\n\r\n' }]);
-    expect(parser.push(bytesOf('data: b\r\n\r\n'))).toEqual([{ data: 'b', raw: 'data: b\r\n\r\n' }]);
-    expect(parser.end()).toEqual([]);
+    expect(asText(parser.push(bytesOf('data: a\r\n\r')))).toEqual([]);
+    expect(parser.remainder.toString('utf8')).toBe('data: a\r\n\r');
+    expect(asText(parser.push(bytesOf('\n')))).toEqual([{ data: 'a', raw: 'data: a\r\n\r\n' }]);
+    expect(asText(parser.push(bytesOf('data: b\r\n\r\n')))).toEqual([{ data: 'b', raw: 'data: b\r\n\r\n' }]);
+    expect(asText(parser.end())).toEqual([]);
   });
 
   test('a CR blank line followed by a non-LF chunk dispatches then; at end of stream it dispatches too', () => {
     const parser = new SseParser();
-    expect(parser.push(bytesOf('data: a\r\r'))).toEqual([]);
-    expect(parser.push(bytesOf('data: b\r\r'))).toEqual([{ data: 'a', raw: 'data: a\r\r' }]);
-    expect(parser.end()).toEqual([{ data: 'b', raw: 'data: b\r\r' }]);
+    expect(asText(parser.push(bytesOf('data: a\r\r')))).toEqual([]);
+    expect(asText(parser.push(bytesOf('data: b\r\r')))).toEqual([{ data: 'a', raw: 'data: a\r\r' }]);
+    expect(asText(parser.end())).toEqual([{ data: 'b', raw: 'data: b\r\r' }]);
   });
 
   test('CRLF stream split at every byte boundary: identical events and raw', () => {
     const text = 'event: x\r\ndata: {"a":1}\r\n\r\n: keep-alive\r\n\r\ndata: [DONE]\r\n\r\n';
     const bytes = bytesOf(text);
     const whole = run([bytes]);
-    expect(whole.map((e) => e.raw)).toEqual(['event: x\r\ndata: {"a":1}\r\n\r\n', ': keep-alive\r\n\r\n', 'data: [DONE]\r\n\r\n']);
+    expect(whole.map((e) => e.raw.toString('utf8'))).toEqual(['event: x\r\ndata: {"a":1}\r\n\r\n', ': keep-alive\r\n\r\n', 'data: [DONE]\r\n\r\n']);
     for (let cut = 1; cut < bytes.length; cut += 1) {
       expect(run(splitAt(bytes, [cut]))).toEqual(whole);
       for (let second = cut + 1; second < bytes.length; second += 1) {
@@ -172,8 +176,8 @@ describe('SseParser: fields', () => {
     const parser = new SseParser();
     const keepAlive = ': OPENROUTER PROCESSING\n\n';
     const first = parser.push(bytesOf(keepAlive));
-    expect(first).toEqual([{ data: '', raw: keepAlive }]);
-    expect(parser.remainder).toBe('');
+    expect(asText(first)).toEqual([{ data: '', raw: keepAlive }]);
+    expect(parser.remainder.toString('utf8')).toBe('');
     const second = parser.push(bytesOf(`${keepAlive}data: {"x":1}\n\n`));
     expect(dispatched(second)).toEqual([{ data: '{"x":1}' }]);
     expect(rawOf(second)).toBe(`${keepAlive}data: {"x":1}\n\n`);
@@ -208,25 +212,39 @@ describe('SseParser: fields', () => {
   });
 
   test('parseEventBlock', () => {
-    expect(parseEventBlock(': only a comment\n')).toBeUndefined();
-    expect(parseEventBlock('event: x\n')).toBeUndefined();
-    expect(parseEventBlock('data:\n')).toEqual({ data: '' });
-    expect(parseEventBlock('data: a\r\ndata: b\rdata: c\n')).toEqual({ data: 'a\nb\nc' });
-    expect(parseEventBlock('event: e\ndata: {"a": "b: c"}')).toEqual({ event: 'e', data: '{"a": "b: c"}' });
+    const block = (text: string) => {
+      const event = parseEventBlock(bytesOf(text));
+      return event && { event: event.event, data: event.data, range: event.dataStart === undefined ? undefined : text.slice(event.dataStart, event.dataEnd) };
+    };
+    expect(block(': only a comment\n')).toBeUndefined();
+    expect(block('event: x\n')).toBeUndefined();
+    expect(block('data:\n')).toEqual({ data: '', range: '' });
+    expect(block('data: a\r\ndata: b\rdata: c\n')).toEqual({ data: 'a\nb\nc', range: undefined });
+    expect(block('event: e\ndata: {"a": "b: c"}')).toEqual({ event: 'e', data: '{"a": "b: c"}', range: '{"a": "b: c"}' });
+    expect(block(': c\nid: 1\ndata:x\r\n\r\n')).toEqual({ data: 'x', range: 'x' });
+    expect(block('data:  two\n\n')).toEqual({ data: ' two', range: ' two' });
+  });
+
+  test('the data range of a one-line event is where its data sits in raw, however the stream was chunked', () => {
+    const text = 'event: e\ndata: {"t":"é😀"}\r\n\r\ndata:[DONE]\n\n: c\n\ndata: a\ndata: b\n\n';
+    for (const chunks of [[bytesOf(text)], bytewise(bytesOf(text))]) {
+      const ranges = run(chunks).map((e) => (e.dataStart === undefined ? undefined : e.raw.toString('utf8', e.dataStart, e.dataEnd)));
+      expect(ranges).toEqual(['{"t":"é😀"}', '[DONE]', undefined, undefined]);
+    }
   });
 });
 
 describe('SseParser: end of stream', () => {
   test('a final event without the blank line is delivered by end(), raw intact', () => {
     const parser = new SseParser();
-    expect(parser.push(bytesOf('data: a\n\ndata: last'))).toEqual([{ data: 'a', raw: 'data: a\n\n' }]);
-    expect(parser.remainder).toBe('data: last');
-    expect(parser.end()).toEqual([{ data: 'last', raw: 'data: last' }]);
-    expect(parser.remainder).toBe('');
+    expect(asText(parser.push(bytesOf('data: a\n\ndata: last')))).toEqual([{ data: 'a', raw: 'data: a\n\n' }]);
+    expect(parser.remainder.toString('utf8')).toBe('data: last');
+    expect(asText(parser.end())).toEqual([{ data: 'last', raw: 'data: last' }]);
+    expect(parser.remainder.toString('utf8')).toBe('');
   });
 
   test('a final event with only one line end is delivered by end()', () => {
-    expect(run([bytesOf('event: done\ndata: {"ok":true}\r\n')])).toEqual([
+    expect(asText(run([bytesOf('event: done\ndata: {"ok":true}\r\n')]))).toEqual([
       { event: 'done', data: '{"ok":true}', raw: 'event: done\ndata: {"ok":true}\r\n' },
     ]);
   });
@@ -244,7 +262,7 @@ describe('SseParser: end of stream', () => {
     expect(run([Buffer.alloc(0)])).toEqual([]);
     const parser = new SseParser();
     parser.push(bytesOf('data: a\n\n'));
-    expect(parser.end()).toEqual([]);
+    expect(asText(parser.end())).toEqual([]);
   });
 });
 
@@ -259,17 +277,24 @@ describe('SseParser: UTF-8', () => {
     expect(run(bytewise(bytes))).toEqual(whole);
   });
 
-  test('an emoji split across chunks is not held in remainder as a broken character', () => {
+  test('an emoji split across chunks: remainder holds its first bytes as received, the event decodes it whole', () => {
     const emoji = bytesOf('😀');
     const parser = new SseParser();
-    expect(parser.push(Buffer.concat([bytesOf('data: '), emoji.subarray(0, 2)]))).toEqual([]);
-    expect(parser.remainder).toBe('data: ');
-    expect(parser.push(Buffer.concat([emoji.subarray(2), bytesOf('\n\n')]))).toEqual([{ data: '😀', raw: 'data: 😀\n\n' }]);
+    expect(asText(parser.push(Buffer.concat([bytesOf('data: '), emoji.subarray(0, 2)])))).toEqual([]);
+    expect(parser.remainder).toEqual(Buffer.concat([bytesOf('data: '), emoji.subarray(0, 2)]));
+    expect(asText(parser.push(Buffer.concat([emoji.subarray(2), bytesOf('\n\n')])))).toEqual([{ data: '😀', raw: 'data: 😀\n\n' }]);
   });
 
-  test('an incomplete character at end of stream becomes U+FFFD instead of vanishing', () => {
-    const events = run([Buffer.concat([bytesOf('data: x'), bytesOf('😀').subarray(0, 3)])]);
-    expect(events).toEqual([{ data: 'x\ufffd', raw: 'data: x\ufffd' }]);
+  test('an incomplete character at end of stream: the data has U+FFFD, raw keeps the bytes as sent', () => {
+    const bytes = Buffer.concat([bytesOf('data: x'), bytesOf('😀').subarray(0, 3)]);
+    const events = run([bytes]);
+    expect(events.map((e) => e.data)).toEqual(['x\ufffd']);
+    expect(events.map((e) => e.raw)).toEqual([bytes]);
+  });
+
+  test('bytes that are not UTF-8 reach the client unchanged (raw is never re-encoded)', () => {
+    const bytes = Buffer.concat([bytesOf('data: {"a":"'), Buffer.from([0xff, 0xc3, 0x28]), bytesOf('"}\n\n')]);
+    expect(Buffer.concat(run([bytes]).map((e) => e.raw))).toEqual(bytes);
   });
 });
 
@@ -387,21 +412,20 @@ describe('SseParser: properties', () => {
     );
   });
 
-  test('raw of the events so far + remainder == the text decoded so far; after end() raw alone is the whole text', () => {
+  test('raw of the events so far + remainder == the bytes received so far; after end() raw alone is all of them', () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), sseText.map(bytesOf)), cuts, (bytes, offsets) => {
         const parser = new SseParser();
-        const decoder = new StringDecoder('utf8');
-        let decoded = '';
+        const received: Buffer[] = [];
         const events: FramedEvent[] = [];
         for (const chunk of splitAt(Buffer.from(bytes), offsets)) {
           events.push(...parser.push(chunk));
-          decoded += decoder.write(chunk);
-          expect(rawOf(events) + parser.remainder).toBe(decoded);
+          received.push(chunk);
+          expect(Buffer.concat([...events.map((e) => e.raw), parser.remainder])).toEqual(Buffer.concat(received));
         }
         events.push(...parser.end());
-        expect(rawOf(events)).toBe(Buffer.from(bytes).toString('utf8'));
-        expect(parser.remainder).toBe('');
+        expect(Buffer.concat(events.map((e) => e.raw))).toEqual(Buffer.from(bytes));
+        expect(parser.remainder.length).toBe(0);
       }),
       { numRuns: 500 },
     );
