@@ -377,15 +377,19 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
     );
   });
 
-  /** The body as the observer hands it to the client, the stream fed in chunks of up to 61 bytes. */
-  function hideUsage(body: string): { text: string } {
+  /** The body as the observer hands it to the client, fed in chunks of 1 to `maxChunk` bytes. */
+  function clientBytes(body: Buffer, maxChunk: number): Buffer {
     const observer = new ResponseObserver({
       dialect: openai, framing: 'sse', hideInjectedUsage: true, maxBodyBytes: 1 << 20, timeJsonChunks: false,
       onTelemetryError: (stage) => { throw new Error(`telemetry error at ${stage}`); },
     });
-    const out = randomChunks(Buffer.from(body), 61, 61).map((chunk) => observer.forward(chunk));
+    const out = randomChunks(body, maxChunk, maxChunk).map((chunk) => observer.forward(chunk));
     out.push(observer.endOfBody());
-    return { text: Buffer.concat(out).toString('utf8') };
+    return Buffer.concat(out);
+  }
+
+  function hideUsage(body: string): { text: string } {
+    return { text: clientBytes(Buffer.from(body), 61).toString('utf8') };
   }
 
   const recorded = loadCorpus().find((e) => e.file === 'openai/chat_stream_include_usage_tool_call.json') as CorpusExchange;
@@ -412,6 +416,14 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
   test('a stream recorded without include_usage passes through byte for byte', () => {
     const plain = loadCorpus().find((e) => e.file === 'openai/chat_stream_no_usage.json') as CorpusExchange;
     expect(hideUsage(plain.response.body_text).text).toBe(plain.response.body_text);
+  });
+
+  test('bytes that are not UTF-8 survive the rewrite: only the usage member is cut, in chunks of any size', () => {
+    const invalid = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xe2, 0x82]);
+    const event = (content: Buffer) => Buffer.concat([Buffer.from('data: {"choices":[{"delta":{"content":"'), content, Buffer.from('"}}],"usage":null}\r\n\r\n')]);
+    const body = Buffer.concat([event(invalid), event(Buffer.from('é')), Buffer.from('data: [DONE]\r\n\r\n')]);
+    const expected = Buffer.from(body.toString('latin1').split(',"usage":null').join(''), 'latin1');
+    for (const size of [1, 7, body.length]) expect(clientBytes(body, size)).toEqual(expected);
   });
 });
 
