@@ -140,11 +140,11 @@ function applyUsage(raw: unknown, facts: ResponseFacts): void {
 function rewriteInjectedEvent(_event: StreamEvent, json: JsonMembers): EventRewrite {
   if (!json.has('usage')) return { action: 'keep' };
   const usage = json.get('usage');
-  const choices = usage === null ? undefined : json.get('choices');
-  if (Array.isArray(choices) && choices.length === 0 && asObject(usage)) return { action: 'drop' };
+  if (usage === null) return { action: 'removeMember', name: 'usage' };
+  const choices = asObject(usage) ? json.get('choices') : undefined;
+  if (Array.isArray(choices) && choices.length === 0) return { action: 'drop' };
   // A real usage object on a content chunk (DeepSeek style) would have been sent anyway: keep it.
-  if (usage !== null) return { action: 'keep' };
-  return { action: 'removeMember', name: 'usage' };
+  return { action: 'keep' };
 }
 
 function safeDecode(segment: string): string {
