@@ -33,11 +33,14 @@ const NO_BYTES = Buffer.alloc(0);
  * Work is linear in the input however it is chunked.
  */
 export class SseParser {
-  /** Bytes received but not yet part of a complete event, in pieces (joined only when needed). */
-  private parts: Buffer[] = [];
+  /**
+   * Bytes received but not yet part of a complete event: the first `pendingLength` bytes of
+   * `store`, which grows by doubling. The observer reads `remainder` before every chunk it
+   * rewrites, so it must be a view, not a join of the pieces (quadratic for a large event in
+   * small chunks); bytes once pending are never written over, so an earlier view stays true.
+   */
+  private store: Buffer = NO_BYTES;
   private pendingLength = 0;
-  /** The last few pending bytes: an event terminator can straddle two chunks. */
-  private tail: Buffer = NO_BYTES;
   private discarding = false;
   oversizedEvents = 0;
 
@@ -61,21 +64,20 @@ export class SseParser {
     const events: FramedEvent[] = [];
     // With nothing pending (the usual case: an event per chunk) the chunk is scanned once.
     const alone = this.pendingLength === 0;
-    const probeEnds = atEnd ? undefined : eventEnds(alone ? chunk : Buffer.concat([this.tail, chunk]), false);
+    // An event terminator can straddle two chunks: the last few pending bytes are scanned with the chunk.
+    const probeEnds = atEnd ? undefined : eventEnds(alone ? chunk : Buffer.concat([this.pending().subarray(-3), chunk]), false);
     if (probeEnds?.length === 0) {
       // Mid-event (the usual case for large events): no terminator yet, do not rescan the pending bytes.
       this.append(chunk);
     } else {
-      const buffer = alone ? chunk : Buffer.concat([...this.parts, chunk]);
+      const buffer = alone ? chunk : Buffer.concat([this.pending(), chunk]);
       let from = 0;
       for (const end of alone && probeEnds ? probeEnds : eventEnds(buffer, atEnd)) {
         this.deliver(events, buffer.subarray(from, end));
         from = end;
       }
       if (atEnd && from < buffer.length) this.deliver(events, buffer.subarray(from));
-      this.parts = [];
-      this.pendingLength = 0;
-      this.tail = NO_BYTES;
+      this.clearPending();
       if (!atEnd) this.append(buffer.subarray(from));
     }
     if (this.pendingLength > this.maxEventBytes) this.discardPending(events);
@@ -84,14 +86,24 @@ export class SseParser {
 
   private append(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.parts.push(bytes);
-    this.pendingLength += bytes.length;
-    this.tail = bytes.length >= 3 ? bytes.subarray(bytes.length - 3) : Buffer.concat([this.tail, bytes]).subarray(-3);
+    const needed = this.pendingLength + bytes.length;
+    if (needed > this.store.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.store.length, 1024));
+      this.store.copy(grown, 0, 0, this.pendingLength);
+      this.store = grown;
+    }
+    bytes.copy(this.store, this.pendingLength);
+    this.pendingLength = needed;
   }
 
   private pending(): Buffer {
-    if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts, this.pendingLength)];
-    return this.parts[0] ?? NO_BYTES;
+    return this.store.subarray(0, this.pendingLength);
+  }
+
+  /** A new store for what comes next, so views of the old one handed out stay as they were. */
+  private clearPending(): void {
+    this.store = NO_BYTES;
+    this.pendingLength = 0;
   }
 
   /** The event in progress is too large: count it once, pass its bytes on, keep only a possible partial terminator. */
@@ -102,9 +114,7 @@ export class SseParser {
     let cut = bytes.length;
     while (cut > 0 && (bytes[cut - 1] === CR || bytes[cut - 1] === LF)) cut -= 1;
     if (cut > 0) events.push({ data: '', raw: bytes.subarray(0, cut) });
-    this.parts = [];
-    this.pendingLength = 0;
-    this.tail = NO_BYTES;
+    this.clearPending();
     this.append(bytes.subarray(cut));
   }
 

@@ -298,6 +298,24 @@ describe('SseParser: UTF-8', () => {
   });
 });
 
+describe('SseParser: remainder', () => {
+  test('is a view of the pending bytes, not a copy, and a view handed out earlier never changes', () => {
+    const parser = new SseParser();
+    parser.push(bytesOf('data: {"a":'));
+    const first = parser.remainder;
+    parser.push(bytesOf('"x'));
+    const second = parser.remainder;
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.byteOffset).toBe(first.byteOffset);
+    expect(second.toString()).toBe('data: {"a":"x');
+    expect(asText(parser.push(bytesOf('"}\n\ndata: b')))).toEqual([{ data: '{"a":"x"}', raw: 'data: {"a":"x"}\n\n' }]);
+    parser.push(bytesOf('cdefgh'));
+    expect(first.toString()).toBe('data: {"a":');
+    expect(second.toString()).toBe('data: {"a":"x');
+    expect(parser.remainder.toString()).toBe('data: bcdefgh');
+  });
+});
+
 describe('SseParser: oversized events', () => {
   const max = 100;
 
