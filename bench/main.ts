@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runStreams, timeOneStream, type StreamRequest } from './clients/streams';
-import { postChat, postLarge } from './clients/oneShot';
+import { postBigEvent, postChat, postLarge } from './clients/oneShot';
 import { runWrk, writeWrkScript } from './clients/wrk';
 import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } from './environment';
 import { optionsOrExitCode } from './commandLine';
@@ -43,6 +43,9 @@ const LONE_REQUEST_GAP_MS = 100;
 /** Long-prompt streams timed per path (split across rounds), each 4 chunks, LONE_REQUEST_GAP_MS apart. */
 const LONG_PROMPT_STREAMS = 30;
 const LONG_PROMPT_STREAM: StreamRequest = { body: LONG_PROMPT_STREAM_REQUEST, headers: { [STREAM_CHUNKS_HEADER]: '4' } };
+/** Streams of one 3 MiB event in 1 KiB pieces timed per path (split across rounds), LONE_REQUEST_GAP_MS apart. */
+const BIG_EVENT_STREAMS = 5;
+const BIG_EVENT_BYTES = 3 * 1024 * 1024;
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -281,6 +284,31 @@ async function largeAnswerGrowth(pid: number, url: string, bytes: number): Promi
  * Each size through a fresh sidecar, so one size's heap growth is not the next one's slack; the
  * nginx proxy (whose memory does not move) is reused.
  */
+/**
+ * Streams whose one event is 3 MiB arriving in 1 KiB pieces (a long tool call, an image as base64):
+ * whatever a proxy does per chunk of an unfinished event adds up over 3,000 chunks. The sidecar
+ * rewrites these streams (it added include_usage), so they must reach the client as direct's do.
+ */
+async function measureBigEvents(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
+  const sizes: Partial<Record<PathName, Set<number>>> = {};
+  await oneAtATime(paths, BIG_EVENT_STREAMS, options.rounds, async (pathName, agent, counted) => {
+    const answer = await postBigEvent(env.urls[pathName]?.paced as string, agent, BIG_EVENT_BYTES, 60_000).catch((error: unknown) => {
+      results.problems.push(`${pathName}: a big-event stream failed: ${String(error)}`);
+      return undefined;
+    });
+    if (!answer) return;
+    if (answer.status !== 200) results.problems.push(`${pathName}: a big-event stream answered ${answer.status}`);
+    (sizes[pathName] ??= new Set()).add(answer.bytes);
+    if (counted) (results.bigEventMs[pathName] ??= []).push(answer.ms);
+  });
+  const direct = [...(sizes.direct ?? [])].join(', ');
+  for (const pathName of paths) {
+    const seen = [...(sizes[pathName] ?? [])].join(', ');
+    if (seen !== direct) results.problems.push(`${pathName}: big-event streams of ${seen} bytes, direct's of ${direct}`);
+    log(`big-event streams ${pathName.padEnd(7)} last byte p50 ${formatNumber(median(results.bigEventMs[pathName] ?? []))} ms`);
+  }
+}
+
 async function measureLargeAnswers(env: BenchEnvironment, results: BenchResults): Promise<void> {
   for (const bytes of LARGE_ANSWER_BYTES) {
     const mib = bytes / (1024 * 1024);
@@ -306,6 +334,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
     streamCpu: {},
     loneMs: {},
     longPromptTtfbMs: {},
+    bigEventMs: {},
     resources: { startupMs: {}, idleRssKb: {}, peakRssKb: {}, largeAnswers: [] },
     exports: { requests: 0, bytes: 0 },
     problems: [],
@@ -325,6 +354,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
   results.resources.peakRssKb = { sidecar: sidecarRss.stop().peakKb, nginx: nginxRss?.stop().peakKb, bare: bareRss?.stop().peakKb };
   results.meta['sidecar VmHWM after load (MiB)'] = formatNumber((readMemory(env.sidecar.child.pid)?.hwmKb ?? 0) / 1024);
 
+  await measureBigEvents(env, options, results, paths);
   await measureLargeAnswers(env, results);
   results.exports = env.sink.exports();
   if (results.exports.requests === 0) results.problems.push('the sidecar exported no metrics to the OTLP sink');

@@ -1,9 +1,10 @@
 /**
- * Single requests outside wrk: a plain chat completion (soak) or a large answer (memory test).
+ * Single requests outside wrk: a plain chat completion (soak), a large answer (memory test) or a
+ * stream of one big event.
  * Each reads the whole answer, counts its bytes and is bounded in time.
  */
 import http from 'node:http';
-import { CHAT_REQUEST, REQUEST_HEADERS, RESPONSE_BYTES_HEADER } from '../lib/payloads';
+import { BIG_EVENT_BYTES_HEADER, CHAT_REQUEST, REQUEST_HEADERS, RESPONSE_BYTES_HEADER, STREAM_REQUEST } from '../lib/payloads';
 
 export interface Answer {
   status: number;
@@ -11,12 +12,12 @@ export interface Answer {
   ms: number;
 }
 
-export function postChat(url: string, agent: http.Agent, timeoutMs: number, extraHeaders: Readonly<Record<string, string>> = {}): Promise<Answer> {
+export function postChat(url: string, agent: http.Agent, timeoutMs: number, extraHeaders: Readonly<Record<string, string>> = {}, body = CHAT_REQUEST): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const request = http.request(
       url,
-      { method: 'POST', agent, headers: { ...REQUEST_HEADERS, ...extraHeaders, 'content-length': Buffer.byteLength(CHAT_REQUEST) } },
+      { method: 'POST', agent, headers: { ...REQUEST_HEADERS, ...extraHeaders, 'content-length': Buffer.byteLength(body) } },
       (response) => {
         let bytes = 0;
         response.on('data', (chunk: Buffer) => {
@@ -34,11 +35,16 @@ export function postChat(url: string, agent: http.Agent, timeoutMs: number, extr
       clearTimeout(limit);
       reject(error);
     });
-    request.end(CHAT_REQUEST);
+    request.end(body);
   });
 }
 
 /** Asks the Node fake provider (through whatever is at `url`) for an answer of `bytes` bytes. */
 export function postLarge(url: string, agent: http.Agent, bytes: number, timeoutMs: number): Promise<Answer> {
   return postChat(url, agent, timeoutMs, { [RESPONSE_BYTES_HEADER]: String(bytes) });
+}
+
+/** A streaming request whose answer is one event of about `bytes` bytes arriving in 1 KiB pieces. */
+export function postBigEvent(url: string, agent: http.Agent, bytes: number, timeoutMs: number): Promise<Answer> {
+  return postChat(url, agent, timeoutMs, { [BIG_EVENT_BYTES_HEADER]: String(bytes) }, STREAM_REQUEST);
 }

@@ -12,6 +12,8 @@ export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
 };
 /** Header asking the Node fake provider for a JSON answer of about this many bytes. */
 export const RESPONSE_BYTES_HEADER = 'x-bench-response-bytes';
+/** Header asking the Node fake provider for a stream of one chunk event of about this many bytes, written in small pieces. */
+export const BIG_EVENT_BYTES_HEADER = 'x-bench-stream-event-bytes';
 /** Header asking the Node fake provider for a stream of this many chunks (fewer than STREAM_CHUNKS). */
 export const STREAM_CHUNKS_HEADER = 'x-bench-stream-chunks';
 
@@ -83,6 +85,26 @@ export function largeResponseParts(bytes: number): { head: string; filler: strin
   const filler = 'lorem ipsum dolor sit amet '.repeat(2427); // 65,529 bytes
   const fillerCount = Math.max(1, Math.ceil((bytes - head.length - tail.length) / filler.length));
   return { head, filler, fillerCount, tail };
+}
+
+/**
+ * One chat.completion.chunk SSE event whose content holds at least `bytes` bytes (a long tool
+ * call's arguments, an image as base64), as a head, a 1 KiB filler repeated `fillerCount` times
+ * and a tail, so the fake can write it in pieces the size network reads often are.
+ */
+export function bigStreamEventParts(bytes: number, includeUsage: boolean): { head: string; filler: string; fillerCount: number; tail: string } {
+  const marker = '\u0000FILL\u0000';
+  const chunk: Record<string, unknown> = {
+    id: 'chatcmpl-bench0003',
+    object: 'chat.completion.chunk',
+    created: 1700000000,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [{ index: 0, delta: { role: 'assistant', content: marker }, logprobs: null, finish_reason: 'stop' }],
+  };
+  if (includeUsage) chunk.usage = null;
+  const [head, tail] = `data: ${JSON.stringify(chunk)}\n\n`.split(JSON.stringify(marker).slice(1, -1)) as [string, string];
+  const filler = 'abcdefghijklmnop'.repeat(64); // 1,024 bytes
+  return { head, filler, fillerCount: Math.max(1, Math.ceil(bytes / filler.length)), tail };
 }
 
 /** SSE event `index` (0..STREAM_CHUNKS-1) of the paced stream; the last one carries finish_reason. */

@@ -50,6 +50,8 @@ export interface BenchResults {
   loneMs: Partial<Record<PathName, number[]>>;
   /** Time to first byte of streams with a ~200 KiB prompt, sent one at a time, ms. */
   longPromptTtfbMs: Partial<Record<PathName, number[]>>;
+  /** Request to last byte of streams whose one event is 3 MiB in 1 KiB pieces, ms. */
+  bigEventMs: Partial<Record<PathName, number[]>>;
   resources: {
     /** Spawn to ready, ms, per start. */
     startupMs: Partial<Record<PathName, number[]>>;
@@ -154,6 +156,12 @@ function longPromptRows(results: BenchResults): Row[] {
   return [valueRow(section, 'time to first byte p50', 'ms', p50), addedRow(section, 'added time to first byte p50', 'ms', p50)];
 }
 
+function bigEventRows(results: BenchResults): Row[] {
+  const section = 'streaming, one 3 MiB event in 1 KiB pieces, one at a time';
+  const p50 = perPath((path) => summarize(results.bigEventMs[path] ?? [])?.p50);
+  return [valueRow(section, 'time to last byte p50', 'ms', p50), addedRow(section, 'added time to last byte p50', 'ms', p50)];
+}
+
 function streamRows(results: BenchResults): Row[] {
   const any = results.streams.sidecar ?? results.streams.direct;
   const section = `streaming, 64 chunks 20 ms apart (${any?.streams ?? 0} streams per path)`;
@@ -207,5 +215,5 @@ function resourceRows(results: BenchResults): Row[] {
 }
 
 export function buildRows(results: BenchResults): Row[] {
-  return [...jsonRows(results, 1, false, true), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...longPromptRows(results), ...resourceRows(results)];
+  return [...jsonRows(results, 1, false, true), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...longPromptRows(results), ...bigEventRows(results), ...resourceRows(results)];
 }

@@ -1,6 +1,6 @@
 /**
  * The Node fake provider (node:http on 127.0.0.1:0): paced SSE streams, large answers and, for
- * the soak, the plain answer too. The plain-JSON throughput runs use nginx as the origin instead
+ * the soak, the plain answer too; and a stream of one big event written in 1 KiB pieces. The plain-JSON throughput runs use nginx as the origin instead
  * (see originNginx in ./nginx.ts): it costs far less CPU per answer, so on a 2-core machine the
  * origin takes less from the proxy being measured, and "direct" is a harder floor.
  *
@@ -9,11 +9,24 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CHAT_RESPONSE, largeResponseParts, RESPONSE_BYTES_HEADER, STREAM_CHUNKS, STREAM_CHUNKS_HEADER, STREAM_PACING_MS, streamEvent, streamTail } from '../lib/payloads';
+import {
+  BIG_EVENT_BYTES_HEADER,
+  bigStreamEventParts,
+  CHAT_RESPONSE,
+  largeResponseParts,
+  RESPONSE_BYTES_HEADER,
+  STREAM_CHUNKS,
+  STREAM_CHUNKS_HEADER,
+  STREAM_PACING_MS,
+  streamEvent,
+  streamTail,
+} from '../lib/payloads';
 
 /** The largest answer the fake will produce, so a typo cannot ask for gigabytes. */
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Below the sidecar's 4 MiB limit for one event, which it would otherwise pass on unread. */
+const MAX_BIG_EVENT_BYTES = 3 * 1024 * 1024;
 
 /** Chunks asked for with STREAM_CHUNKS_HEADER, within 1..STREAM_CHUNKS; the full count otherwise. */
 function streamChunks(asked: string | string[] | undefined): number {
@@ -58,8 +71,11 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     req.on('end', () => {
       const request = readChatRequest(Buffer.concat(parts).toString('utf8'));
       const askedBytes = Number(req.headers[RESPONSE_BYTES_HEADER]);
+      const eventBytes = Number(req.headers[BIG_EVENT_BYTES_HEADER]);
       if (Number.isFinite(askedBytes) && askedBytes > 0) {
         void writeLarge(res, Math.min(askedBytes, MAX_RESPONSE_BYTES));
+      } else if (request.stream && Number.isFinite(eventBytes) && eventBytes > 0) {
+        void writeBigEvent(res, Math.min(eventBytes, MAX_BIG_EVENT_BYTES), request.includeUsage);
       } else if (request.stream) {
         res.on('close', () => {
           if (!res.writableFinished) aborted += 1;
@@ -113,6 +129,26 @@ async function writeLarge(res: http.ServerResponse, bytes: number): Promise<void
     if (res.destroyed) return;
     if (!res.write(piece)) await drainedOrClosed(res);
   }
+  res.end();
+}
+
+/**
+ * One event of about `bytes` bytes, then the usage chunk (if asked for) and [DONE]. Each 1 KiB
+ * piece is its own write on its own event-loop turn, so a reader receives many small chunks of one
+ * event, as from a provider streaming a long tool call or an image: what a proxy does per chunk of
+ * an unfinished event shows here.
+ */
+async function writeBigEvent(res: http.ServerResponse, bytes: number, includeUsage: boolean): Promise<void> {
+  const { head, filler, fillerCount, tail } = bigStreamEventParts(bytes, includeUsage);
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.write(head);
+  for (let index = 0; index < fillerCount; index += 1) {
+    if (res.destroyed) return;
+    if (!res.write(filler)) await drainedOrClosed(res);
+    else await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  res.write(tail);
+  for (const event of streamTail(performance.now(), includeUsage)) res.write(event);
   res.end();
 }
 

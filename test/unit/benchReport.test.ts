@@ -4,7 +4,7 @@
  * provider's payloads. No timing anywhere.
  */
 import { originConfig, reverseProxyConfig } from '../../bench/lib/nginxConfig';
-import { CHAT_RESPONSE, largeResponseParts, LONG_PROMPT_STREAM_REQUEST, STREAM_CHUNKS, streamEvent, streamTail } from '../../bench/lib/payloads';
+import { bigStreamEventParts, CHAT_RESPONSE, largeResponseParts, LONG_PROMPT_STREAM_REQUEST, STREAM_CHUNKS, streamEvent, streamTail } from '../../bench/lib/payloads';
 import { buildRows, type BenchResults } from '../../bench/lib/results';
 import { roundOrder, splitAcrossRounds } from '../../bench/lib/rounds';
 import { streamStartOffsets } from '../../bench/lib/streamSchedule';
@@ -154,6 +154,7 @@ describe('rows from a run', () => {
     streamCpu: { sidecar: { cpuMs: 180, events: 2_600 }, nginx: { cpuMs: 30, events: 2_600 }, direct: { cpuMs: 5, events: 0 } },
     loneMs: { direct: [0.9, 0.8, 1.0], sidecar: [1.9, 2.0, 1.8, 5.0], nginx: [1.3] },
     longPromptTtfbMs: { direct: [2.0, 2.2, 2.1], sidecar: [3.0, 3.4, 9.0], bare: [2.9] },
+    bigEventMs: { direct: [60, 70, 65], sidecar: [150, 900, 160], nginx: [80] },
     resources: { startupMs: { sidecar: [400, 250, 260], nginx: [20] }, idleRssKb: { sidecar: 60 * 1024 }, peakRssKb: {}, largeAnswers: [{ bytes: 10 * 1024 * 1024, growthKb: { sidecar: 2048, nginx: 0 } }] },
     exports: { requests: 1, bytes: 1 },
     problems: [],
@@ -200,6 +201,11 @@ describe('rows from a run', () => {
     expect(find('streaming, ~200 KiB prompt', 'time to first byte p50')).toMatchObject({ direct: 2.1, sidecar: 3.4, bare: 2.9, nginx: undefined });
     expect(find('streaming, ~200 KiB prompt', 'added time to first byte p50')?.sidecar).toBeCloseTo(1.3, 9);
     expect(find('streaming, ~200 KiB prompt', 'added time to first byte p50')?.bare).toBeCloseTo(0.8, 9);
+  });
+
+  it('gives big-event streams their last-byte p50, added over direct', () => {
+    expect(find('streaming, one 3 MiB event', 'time to last byte p50')).toMatchObject({ direct: 65, sidecar: 160, nginx: 80, bare: undefined });
+    expect(find('streaming, one 3 MiB event', 'added time to last byte p50')).toMatchObject({ sidecar: 95, nginx: 15 });
   });
 
   it('gives lone requests as percentiles of every latency, added over direct', () => {
@@ -345,6 +351,22 @@ describe('fake provider payloads', () => {
     const text = head + filler.repeat(fillerCount) + tail;
     expect(text.length).toBeGreaterThanOrEqual(1024 * 1024);
     expect((JSON.parse(text) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content.length).toBe(filler.length * fillerCount);
+  });
+
+  it('builds a big stream event from pieces that join into one SSE event of at least the size asked, usage:null only when asked', () => {
+    for (const includeUsage of [false, true]) {
+      const { head, filler, fillerCount, tail } = bigStreamEventParts(3 * 1024 * 1024, includeUsage);
+      expect(Buffer.byteLength(filler)).toBe(1024);
+      expect(fillerCount).toBe(3 * 1024);
+      const text = head + filler.repeat(fillerCount) + tail;
+      expect(text.startsWith('data: {')).toBe(true);
+      expect(text.endsWith('\n\n')).toBe(true);
+      expect(text.indexOf('\n')).toBe(text.length - 2);
+      const chunk = JSON.parse(text.slice('data: '.length)) as { choices: Array<{ delta: { content: string } }>; usage?: unknown };
+      expect(chunk.choices[0]?.delta.content.length).toBe(3 * 1024 * 1024);
+      expect('usage' in chunk).toBe(includeUsage);
+      if (includeUsage) expect(chunk.usage).toBeNull();
+    }
   });
 
   it('streams stamped OpenAI chunks, with usage only when the request asked for it', () => {
