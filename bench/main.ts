@@ -281,10 +281,6 @@ async function largeAnswerGrowth(pid: number, url: string, bytes: number): Promi
 }
 
 /**
- * Each size through a fresh sidecar, so one size's heap growth is not the next one's slack; the
- * nginx proxy (whose memory does not move) is reused.
- */
-/**
  * Streams whose one event is 3 MiB arriving in 1 KiB pieces (a long tool call, an image as base64):
  * whatever a proxy does per chunk of an unfinished event adds up over 3,000 chunks. The sidecar
  * rewrites these streams (it added include_usage), so they must reach the client as direct's do.
@@ -309,6 +305,10 @@ async function measureBigEvents(env: BenchEnvironment, options: BenchOptions, re
   }
 }
 
+/**
+ * Each size through a fresh sidecar, so one size's heap growth is not the next one's slack; the
+ * nginx proxy (whose memory does not move) is reused.
+ */
 async function measureLargeAnswers(env: BenchEnvironment, results: BenchResults): Promise<void> {
   for (const bytes of LARGE_ANSWER_BYTES) {
     const mib = bytes / (1024 * 1024);
