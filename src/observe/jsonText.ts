@@ -1,31 +1,9 @@
 /**
- * Text-level JSON reads and edits that keep every other byte as the provider (or the client)
- * wrote it. Re-serialising with JSON.stringify would change number formatting and escapes (and
- * lose the precision of integers past 2^53), and each side must see exactly what the other sent.
+ * Text-level JSON edits that keep every other byte as the provider (or the client) wrote it.
+ * Re-serialising with JSON.stringify would change number formatting and escapes (and lose the
+ * precision of integers past 2^53), and each side must see exactly what the other sent.
  */
 import { keyIs, type MemberSpan, type ObjectLayout } from './jsonLayout';
-
-/**
- * The top-level members of `body` named in `names`, each value parsed on its own (the last
- * duplicate wins, as with JSON.parse; a value that does not parse is left out). `layout` is
- * `objectLayout(body)`. Everything else in the body, such as a long conversation, is never decoded.
- */
-export function topLevelValues(body: Buffer, layout: ObjectLayout, names: ReadonlySet<string>): Record<string, unknown> {
-  // Only the caller's names are ever assigned, so a key such as "__proto__" in the body cannot reach the prototype.
-  const values: Record<string, unknown> = {};
-  for (const member of layout.members) {
-    for (const name of names) {
-      if (!keyIs(body, member, name)) continue;
-      try {
-        values[name] = JSON.parse(body.toString('utf8', member.valueStart, member.end)) as unknown;
-      } catch {
-        // Not valid JSON: as if absent, whatever an earlier duplicate said.
-        delete values[name];
-      }
-    }
-  }
-  return values;
-}
 
 /**
  * `body` (a JSON object as bytes, `layout` its objectLayout) with the top-level `members` set:

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { parseJson } from '../providers/json';
 import type { ProviderDialect, ResponseFacts, ResponseFraming, StreamEvent } from '../providers/types';
-import { eventMembers, NO_MEMBERS, type EventMembers } from './eventMembers';
+import { eventMembers, NO_MEMBERS, type LayoutMembers } from './jsonMembers';
 import { NdjsonParser } from './ndjsonParser';
 import { SseParser, type FramedEvent } from './sseParser';
 
@@ -151,7 +151,7 @@ export class ResponseObserver {
     return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
   }
 
-  private rewriteOne(event: FramedEvent, json: EventMembers): Buffer {
+  private rewriteOne(event: FramedEvent, json: LayoutMembers): Buffer {
     const rewrite = this.guard('rewrite', () => this.options.dialect.rewriteInjectedEvent?.(event, json));
     if (!rewrite || rewrite.action === 'keep') return event.raw;
     if (rewrite.action === 'drop') return NO_BYTES;
@@ -166,7 +166,7 @@ export class ResponseObserver {
     for (const event of events) this.handleEvent(event);
   }
 
-  private handleEvent(event: StreamEvent | FramedEvent): EventMembers {
+  private handleEvent(event: StreamEvent | FramedEvent): LayoutMembers {
     let json = NO_MEMBERS;
     const result = this.guard('event', () => {
       json = eventMembers(event.data, dataBytes(event));

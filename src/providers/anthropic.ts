@@ -21,7 +21,6 @@ type FactsWithRaw = ResponseFacts & { [RAW_USAGE]?: AnthropicUsage };
 
 export const anthropicDialect: ProviderDialect = {
   id: 'anthropic',
-  requestMembers: new Set(['model', 'stream']),
   errorBody(error: SidecarError): unknown {
     return { type: 'error', error: { type: error.type, message: error.message } };
   },
@@ -33,8 +32,8 @@ export const anthropicDialect: ProviderDialect = {
     if (!operation) return undefined;
     return {
       operation,
-      requestModel: text(field(request.body, 'model')),
-      streaming: field(request.body, 'stream') === true,
+      requestModel: text(request.body.get('model')),
+      streaming: request.body.get('stream') === true,
     };
   },
   readBody(json: unknown, facts: ResponseFacts): void {

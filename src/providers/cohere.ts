@@ -21,7 +21,6 @@ const CONTENT_EVENTS = new Set([
 
 export const cohereDialect: ProviderDialect = {
   id: 'cohere',
-  requestMembers: new Set(['model', 'stream']),
   errorBody(error: SidecarError): unknown {
     return { message: error.message };
   },
@@ -31,8 +30,8 @@ export const cohereDialect: ProviderDialect = {
     if (!operation) return undefined;
     return {
       operation,
-      requestModel: text(field(request.body, 'model')),
-      streaming: field(request.body, 'stream') === true,
+      requestModel: text(request.body.get('model')),
+      streaming: request.body.get('stream') === true,
     };
   },
   readBody(json: unknown, facts: ResponseFacts): void {

@@ -18,8 +18,6 @@ const OPERATION_BY_METHOD: Record<string, string> = {
 
 export const geminiDialect: ProviderDialect = {
   id: 'gemini',
-  // The model and streaming are in the path.
-  requestMembers: new Set(),
   errorBody(error: SidecarError): unknown {
     // google.rpc.Status, as the Gemini and Vertex APIs answer errors.
     return { error: { code: error.status, message: error.message, status: error.status === 504 ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE' } };

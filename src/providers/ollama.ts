@@ -2,7 +2,7 @@
  * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`), streamed as NDJSON by
  * default, plus its OpenAI-compatible `/v1` API, which the OpenAI dialect handles.
  */
-import { asObject, count, field, markFailed, membersOf, text } from './json';
+import { asObject, count, markFailed, membersOf, text } from './json';
 import { createOpenAiDialect, openAiErrorBody } from './openai';
 import type { JsonMembers, ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
@@ -21,7 +21,6 @@ function isNative(path: string): boolean {
 
 export const ollamaDialect: ProviderDialect = {
   id: 'ollama',
-  requestMembers: new Set([...openAiCompatible.requestMembers, 'model', 'stream']),
   errorBody(error: SidecarError, path: string): unknown {
     // Native endpoints answer `{"error": "<message>"}`; the /v1 API answers like OpenAI.
     return isNative(path) ? { error: error.message } : openAiErrorBody(error);
@@ -31,8 +30,8 @@ export const ollamaDialect: ProviderDialect = {
     const operation = NATIVE_OPERATIONS[request.path];
     if (request.method !== 'POST' || !operation) return undefined;
     // Native chat and generate stream unless the client says `"stream": false`.
-    const streaming = operation !== 'embeddings' && field(request.body, 'stream') !== false;
-    return { operation, requestModel: text(field(request.body, 'model')), streaming };
+    const streaming = operation !== 'embeddings' && request.body.get('stream') !== false;
+    return { operation, requestModel: text(request.body.get('model')), streaming };
   },
   rewriteRequest(request, facts) {
     return isNative(request.path) ? undefined : openAiCompatible.rewriteRequest?.(request, facts);

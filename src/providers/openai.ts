@@ -34,15 +34,12 @@ const OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\/responses$/, 'chat'],
 ];
 
-const REQUEST_MEMBERS: ReadonlySet<string> = new Set(['model', 'stream', 'stream_options']);
-
 /** Azure OpenAI names the model by deployment: `/openai/deployments/<name>/chat/completions`. */
 const AZURE_DEPLOYMENT = /\/deployments\/([^/]+)\//;
 
 export function createOpenAiDialect(options: OpenAiDialectOptions): ProviderDialect {
   return {
     id: options.id,
-    requestMembers: REQUEST_MEMBERS,
     describeRequest,
     rewriteRequest: options.injectStreamUsage ? askForStreamUsage : undefined,
     readBody,
@@ -62,16 +59,15 @@ function describeRequest(request: RequestView): RequestFacts | undefined {
   const operation = OPERATIONS.find(([pattern]) => pattern.test(request.path))?.[1];
   if (!operation) return undefined;
   const deployment = AZURE_DEPLOYMENT.exec(request.path)?.[1];
-  const requestModel = text(field(request.body, 'model')) ?? (deployment ? safeDecode(deployment) : undefined);
-  return { operation, requestModel, streaming: field(request.body, 'stream') === true };
+  const requestModel = text(request.body.get('model')) ?? (deployment ? safeDecode(deployment) : undefined);
+  return { operation, requestModel, streaming: request.body.get('stream') === true };
 }
 
 function askForStreamUsage(request: RequestView, facts: RequestFacts): RequestRewrite | undefined {
   if (!facts.streaming || (facts.operation !== 'chat' && facts.operation !== 'text_completion')) return undefined;
   if (/\/responses$/.test(request.path)) return undefined; // the Responses API always reports usage
-  const body = asObject(request.body);
-  if (!body) return undefined;
-  const streamOptions = asObject(body.stream_options);
+  if (!request.body.isObject) return undefined;
+  const streamOptions = asObject(request.body.get('stream_options'));
   if (streamOptions?.include_usage === true) return undefined;
   return {
     setMembers: { stream_options: { ...(streamOptions ?? {}), include_usage: true } },

@@ -28,11 +28,8 @@ export interface RequestView {
   method: string;
   /** Path after the route prefix, without the query string, e.g. `/v1/chat/completions`. */
   path: string;
-  /**
-   * The body's top-level members that the dialect's `requestMembers` names, parsed; undefined
-   * when the body is not a JSON object (or was not read). Nothing else of the body is parsed.
-   */
-  body: unknown;
+  /** The JSON body's top-level members, each parsed when read; none when the body is not a JSON object (or was not read). */
+  body: JsonMembers;
 }
 
 /**
@@ -63,10 +60,11 @@ export interface StreamEvent {
 }
 
 /**
- * The top-level members of one JSON document, read one at a time. For stream events each member
- * is parsed only when a dialect asks for it: a chat chunk's text sits in `choices`, which is only
- * ever checked for being non-empty (JSON.parse of every whole event was the largest sidecar-only
- * cost on streams, issue 5). A document that is not a JSON object has no members.
+ * The top-level members of one JSON document, read one at a time. For request bodies and stream
+ * events each member is parsed only when a dialect asks for it: a long conversation in `messages`
+ * costs a scan, not a JSON.parse, and a chat chunk's text in `choices` is only ever checked for
+ * being non-empty (JSON.parse of every whole event was the largest sidecar-only cost on streams,
+ * issue 5). A document that is not a JSON object has no members.
  */
 export interface JsonMembers {
   readonly isObject: boolean;
@@ -104,11 +102,6 @@ export interface SidecarError {
 export interface ProviderDialect {
   /** Stable id of the wire dialect, e.g. `openai`, `anthropic`. */
   readonly id: string;
-  /**
-   * The top-level request members `describeRequest` and `rewriteRequest` read.
-   * Only these are parsed: a long conversation in `messages` costs a scan, not a JSON.parse.
-   */
-  readonly requestMembers: ReadonlySet<string>;
   /** Recognise the operation; undefined when this dialect does not know the endpoint. */
   describeRequest(request: RequestView): RequestFacts | undefined;
   /** Optional request body rewrite (only ever to obtain usage the client did not ask for). */

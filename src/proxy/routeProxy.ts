@@ -12,8 +12,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Route } from '../config/routes';
-import { objectLayout, type ObjectLayout } from '../observe/jsonLayout';
-import { setTopLevelMembers, topLevelValues } from '../observe/jsonText';
+import { LayoutMembers, NO_MEMBERS } from '../observe/jsonMembers';
+import { setTopLevelMembers } from '../observe/jsonText';
 import type { RequestView } from '../providers/types';
 import { Exchange, type ExchangeServices } from './exchange';
 import { upstreamRequestHeaders } from './headers';
@@ -45,8 +45,7 @@ export function forwardOnRoute(route: Route, rest: string, req: IncomingMessage,
 
 async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exchange, options: RouteProxyOptions): Promise<void> {
   const dialect = exchange.route.provider.dialect;
-  let layout: ObjectLayout | undefined;
-  let body: Record<string, unknown> | undefined;
+  let body = NO_MEMBERS;
   const plan = bodyPlan(req, options.maxBodyBytes);
   if (plan === 'too_large') options.services.telemetryError('request_too_large', undefined);
   if (plan === 'read') {
@@ -54,9 +53,8 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
     if (read.kind === 'complete') {
       exchange.upstreamBody = read.body;
       // Only the members the dialect reads are parsed; a 200 KiB conversation is scanned, not
-      // decoded (see observe/jsonLayout).
-      layout = objectLayout(read.body);
-      body = layout && topLevelValues(read.body, layout, dialect.requestMembers);
+      // decoded (see observe/jsonMembers).
+      body = new LayoutMembers(read.body);
     } else {
       options.services.telemetryError('request_too_large', undefined);
     }
@@ -68,8 +66,8 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
     const rewrite = exchange.facts && dialect.rewriteRequest?.(view, exchange.facts);
     // Edited as text, not re-serialised: a 200 KiB prompt costs a splice instead of a JSON.stringify
     // (1.2-1.4 ms here), and numbers, escapes and key order stay the client's.
-    if (rewrite && layout && exchange.upstreamBody) {
-      exchange.upstreamBody = setTopLevelMembers(exchange.upstreamBody, layout, rewrite.setMembers);
+    if (rewrite && body.layout && exchange.upstreamBody) {
+      exchange.upstreamBody = setTopLevelMembers(exchange.upstreamBody, body.layout, rewrite.setMembers);
       exchange.hideInjectedUsage = rewrite.hideInjectedUsage;
     }
   } catch (error) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { eventMembers } from '../../src/observe/eventMembers';
 import { objectLayout } from '../../src/observe/jsonLayout';
-import { setTopLevelMembers, topLevelValues } from '../../src/observe/jsonText';
+import { eventMembers, LayoutMembers } from '../../src/observe/jsonMembers';
+import { setTopLevelMembers } from '../../src/observe/jsonText';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
 import { framingFor, ResponseObserver } from '../../src/observe/responseObserver';
 import { SseParser } from '../../src/observe/sseParser';
@@ -30,14 +30,14 @@ const DIALECTS: ReadonlyArray<readonly [string, ProviderDialect]> = [
   ['ollama', ollamaDialect],
 ];
 
+/** A view of an already parsed body. */
 function view(method: string, path: string, body: unknown = {}): RequestView {
-  return { method, path, body };
+  return { method, path, body: membersOf(body) };
 }
 
-/** The view as the proxy builds it from the client's bytes: only the dialect's requestMembers are parsed. */
-function proxiedView(dialect: ProviderDialect, method: string, path: string, bytes: Buffer): RequestView {
-  const layout = objectLayout(bytes);
-  return { method, path, body: layout && topLevelValues(bytes, layout, dialect.requestMembers) };
+/** The view as the proxy builds it from the client's bytes: each member parsed only when the dialect reads it. */
+function proxiedView(method: string, path: string, bytes: Buffer): RequestView {
+  return { method, path, body: new LayoutMembers(bytes) };
 }
 
 function newFacts(): ResponseFacts {
@@ -194,17 +194,17 @@ describe('describeRequest', () => {
   });
 });
 
-describe('requestMembers: the members a dialect declares are all it reads', () => {
+describe('request members read in place from the client\'s bytes', () => {
   const requestPaths = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/openai/deployments/d/chat/completions', '/v1/messages', '/v1/complete', '/v1beta/models/gemini-2.0-flash:streamGenerateContent', '/v2/chat', '/v1/embed', '/api/chat', '/api/generate', '/api/embed'];
   const member = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(true, false, 'gpt-4o', '', { include_usage: true }, { include_usage: false, x: 1 }));
   const body = fc.dictionary(fc.constantFrom('model', 'stream', 'stream_options', 'messages', 'input', 'prompt', 'n', '__proto__', 'constructor'), member, { maxKeys: 6 });
 
-  test.each(DIALECTS)('%s: facts and rewrite from the declared members equal those from the whole body', (_id, dialect) => {
+  test.each(DIALECTS)('%s: facts and rewrite from the members read in place equal those from the whole body', (_id, dialect) => {
     fc.assert(
       fc.property(fc.constantFrom(...requestPaths), body, (path, object) => {
         const bytes = Buffer.from(JSON.stringify(object));
         const whole = view('POST', path, JSON.parse(bytes.toString('utf8')));
-        const proxied = proxiedView(dialect, 'POST', path, bytes);
+        const proxied = proxiedView('POST', path, bytes);
         const facts = dialect.describeRequest(whole);
         expect(dialect.describeRequest(proxied)).toEqual(facts);
         if (facts) expect(dialect.rewriteRequest?.(proxied, facts)).toEqual(dialect.rewriteRequest?.(whole, facts));
@@ -222,9 +222,9 @@ describe('rewriteRequest', () => {
   }
 
   /** The body the provider receives: the client's bytes with the rewrite applied as the proxy applies it. */
-  function rewrittenBody(request: RequestView): unknown {
-    const bytes = Buffer.from(JSON.stringify(request.body));
-    const result = rewrite(openai, proxiedView(openai, request.method, request.path, bytes));
+  function rewrittenBody(path: string, body: unknown): unknown {
+    const bytes = Buffer.from(JSON.stringify(body));
+    const result = rewrite(openai, proxiedView('POST', path, bytes));
     const layout = objectLayout(bytes);
     const edited = result && layout && setTopLevelMembers(bytes, layout, result.setMembers);
     return edited && JSON.parse(edited.toString('utf8'));
@@ -235,28 +235,28 @@ describe('rewriteRequest', () => {
     const before = JSON.stringify(body);
     const result = rewrite(openai, view('POST', '/v1/chat/completions', body));
     expect(result).toEqual({ setMembers: { stream_options: { include_usage: true } }, hideInjectedUsage: true });
-    expect(rewrittenBody(view('POST', '/v1/chat/completions', body))).toEqual({ ...body, stream_options: { include_usage: true } });
+    expect(rewrittenBody('/v1/chat/completions', body)).toEqual({ ...body, stream_options: { include_usage: true } });
     expect(JSON.stringify(body)).toBe(before); // the client's body object is not mutated
   });
 
   test('streaming legacy completions get it too', () => {
     const request = view('POST', '/v1/completions', { model: 'davinci-002', stream: true, prompt: 'x' });
-    expect(rewrittenBody(request)).toEqual({ model: 'davinci-002', stream: true, prompt: 'x', stream_options: { include_usage: true } });
+    expect(rewrittenBody('/v1/completions', { model: 'davinci-002', stream: true, prompt: 'x' })).toEqual({ model: 'davinci-002', stream: true, prompt: 'x', stream_options: { include_usage: true } });
     expect(rewrite(openai, request)?.hideInjectedUsage).toBe(true);
   });
 
   test('other stream_options keys are kept; include_usage false is turned on', () => {
     const body = { model: 'm', stream: true, stream_options: { include_usage: false, continuous_usage_stats: true } };
-    expect(rewrittenBody(view('POST', '/v1/chat/completions', body))).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true, continuous_usage_stats: true } });
+    expect(rewrittenBody('/v1/chat/completions', body)).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true, continuous_usage_stats: true } });
     expect(body.stream_options).toEqual({ include_usage: false, continuous_usage_stats: true });
   });
 
   test('a non-object stream_options is replaced', () => {
-    expect(rewrittenBody(view('POST', '/v1/chat/completions', { model: 'm', stream: true, stream_options: null }))).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true } });
+    expect(rewrittenBody('/v1/chat/completions', { model: 'm', stream: true, stream_options: null })).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true } });
   });
 
   test('Azure deployment paths are rewritten like OpenAI', () => {
-    expect(rewrittenBody(view('POST', '/openai/deployments/dep/chat/completions', { stream: true }))).toEqual({ stream: true, stream_options: { include_usage: true } });
+    expect(rewrittenBody('/openai/deployments/dep/chat/completions', { stream: true })).toEqual({ stream: true, stream_options: { include_usage: true } });
   });
 
   const untouched: Array<[string, ProviderDialect, RequestView]> = [
@@ -301,7 +301,7 @@ describe('rewriteRequest', () => {
             return;
           }
           expect(result?.hideInjectedUsage).toBe(true);
-          const { stream_options: newOptions, ...rest } = rewrittenBody(view('POST', path, body)) as Record<string, unknown>;
+          const { stream_options: newOptions, ...rest } = rewrittenBody(path, body) as Record<string, unknown>;
           // As the client's bytes say it (JSON has no -0).
           const sent = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
           const { stream_options: sentOptions, ...sentRest } = sent;
@@ -636,7 +636,7 @@ describe('corpus: each recorded exchange read by its dialect', () => {
     const dialect = findProvider(ROUTE_FOR_PROVIDER[exchange.provider] as string)?.dialect as ProviderDialect;
     const [path] = exchange.request.path.split('?') as [string];
     const bytes = Buffer.from(JSON.stringify(exchange.request.body ?? null));
-    const facts = dialect.describeRequest(proxiedView(dialect, exchange.request.method, path, bytes));
+    const facts = dialect.describeRequest(proxiedView(exchange.request.method, path, bytes));
     expect(facts?.operation).toBe(OPERATION_FOR_API[exchange.api]);
     expect(facts?.requestModel).toBe(exchange.expected.request_model ?? undefined);
     if (exchange.response.status < 400) expect(facts?.streaming).toBe(exchange.stream);

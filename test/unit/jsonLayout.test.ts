@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { keyIs, memberName, objectLayout } from '../../src/observe/jsonLayout';
-import { topLevelValues } from '../../src/observe/jsonText';
 
 const layoutOf = (text: string) => objectLayout(Buffer.from(text, 'utf8'));
 
@@ -117,52 +116,6 @@ describe('objectLayout: properties', () => {
         if (isObject) expect(new Set(layout?.members.map((member) => memberName(bytes, member)))).toEqual(new Set(Object.keys(parsed as object)));
       }),
       { numRuns: 3000 },
-    );
-  });
-});
-
-describe('topLevelValues', () => {
-  const names = new Set(['model', 'stream', 'stream_options']);
-  const valuesOf = (text: string, wanted: ReadonlySet<string> = names): Record<string, unknown> | undefined => {
-    const bytes = Buffer.from(text, 'utf8');
-    const layout = objectLayout(bytes);
-    return layout && topLevelValues(bytes, layout, wanted);
-  };
-
-  test('only the named members are parsed, non-ASCII text around and inside them intact', () => {
-    const text = '{"messages":[{"role":"user","content":"é😀 \\"model\\": \\"no\\" }"}],"model":"gpt-é😀","stream":true,"n":2}';
-    expect(valuesOf(text)).toEqual({ model: 'gpt-é😀', stream: true });
-  });
-
-  test('the last duplicate wins, as with JSON.parse; a value that does not parse is left out', () => {
-    expect(valuesOf('{"model":"a","model":"b"}')).toEqual({ model: 'b' });
-    expect(valuesOf('{"model":tru,"stream":true}')).toEqual({ stream: true });
-    expect(valuesOf('{"model":"\\x"}')).toEqual({});
-    expect(valuesOf('{"model":"a","model":"\\x"}')).toEqual({});
-  });
-
-  test('a key named like an Object.prototype member is just a member that was not asked for', () => {
-    const values = valuesOf('{"__proto__":{"model":"x"},"constructor":1,"stream":false}');
-    expect(values).toEqual({ stream: false });
-    expect(Object.getPrototypeOf(values)).toBe(Object.prototype);
-  });
-
-  test('property: equal to JSON.parse for the named members, whatever the Unicode in the body', () => {
-    const text = fc.fullUnicodeString({ maxLength: 8 });
-    const body = fc.record({
-      model: fc.option(text, { nil: undefined }),
-      stream: fc.option(fc.boolean(), { nil: undefined }),
-      stream_options: fc.option(fc.dictionary(text, fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }), { nil: undefined }),
-      messages: fc.array(fc.record({ role: text, content: text }), { maxLength: 3 }),
-    });
-    fc.assert(
-      fc.property(body, fc.constantFrom(undefined, 2), (value, indent) => {
-        const json = JSON.stringify(value, null, indent);
-        const parsed = JSON.parse(json) as Record<string, unknown>;
-        const expected = Object.fromEntries(Object.entries(parsed).filter(([name]) => names.has(name)));
-        expect(valuesOf(json)).toEqual(expected);
-      }),
-      { numRuns: 500 },
     );
   });
 });

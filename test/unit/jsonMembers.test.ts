@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { eventMembers } from '../../src/observe/eventMembers';
+import { eventMembers, LayoutMembers } from '../../src/observe/jsonMembers';
 import { membersOf } from '../../src/providers/json';
 import { withoutMember } from '../helpers/withoutMember';
 
@@ -93,6 +93,53 @@ describe('eventMembers: one stream event read member by member', () => {
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('LayoutMembers on a request body', () => {
+  const names = ['model', 'stream', 'stream_options'] as const;
+  /** The named members as the proxy reads them from the client's bytes (absent ones left out). */
+  const valuesOf = (text: string): Record<string, unknown> => {
+    const members = new LayoutMembers(Buffer.from(text, 'utf8'));
+    return Object.fromEntries(names.map((name) => [name, members.get(name)] as const).filter(([, value]) => value !== undefined));
+  };
+
+  test('only the named members are parsed, non-ASCII text around and inside them intact', () => {
+    const text = '{"messages":[{"role":"user","content":"é😀 \\"model\\": \\"no\\" }"}],"model":"gpt-é😀","stream":true,"n":2}';
+    expect(valuesOf(text)).toEqual({ model: 'gpt-é😀', stream: true });
+  });
+
+  test('the last duplicate wins, as with JSON.parse; a value that does not parse is left out', () => {
+    expect(valuesOf('{"model":"a","model":"b"}')).toEqual({ model: 'b' });
+    expect(valuesOf('{"model":tru,"stream":true}')).toEqual({ stream: true });
+    expect(valuesOf('{"model":"\\x"}')).toEqual({});
+    expect(valuesOf('{"model":"a","model":"\\x"}')).toEqual({});
+  });
+
+  test('a key named like an Object.prototype member is just a member that was not asked for', () => {
+    const members = new LayoutMembers(Buffer.from('{"__proto__":{"model":"x"},"constructor":1,"stream":false}'));
+    expect(members.get('stream')).toBe(false);
+    expect(members.get('model')).toBeUndefined();
+    expect(members.get('toString')).toBeUndefined();
+  });
+
+  test('property: equal to JSON.parse for the named members, whatever the Unicode in the body', () => {
+    const text = fc.fullUnicodeString({ maxLength: 8 });
+    const body = fc.record({
+      model: fc.option(text, { nil: undefined }),
+      stream: fc.option(fc.boolean(), { nil: undefined }),
+      stream_options: fc.option(fc.dictionary(text, fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }), { nil: undefined }),
+      messages: fc.array(fc.record({ role: text, content: text }), { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(body, fc.constantFrom(undefined, 2), (value, indent) => {
+        const json = JSON.stringify(value, null, indent);
+        const parsed = JSON.parse(json) as Record<string, unknown>;
+        const expected = Object.fromEntries(Object.entries(parsed).filter(([name]) => (names as readonly string[]).includes(name)));
+        expect(valuesOf(json)).toEqual(expected);
+      }),
+      { numRuns: 500 },
     );
   });
 });

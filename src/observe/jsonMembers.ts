@@ -1,19 +1,21 @@
 /**
- * A stream event's data as the dialects read it (JsonMembers): its top-level members are found
- * once by objectLayout and each one is parsed only when a dialect asks for it. A chat chunk's
- * text, in `choices`, is never decoded, and the usage:null strip reuses the same layout.
+ * A request body or a stream event's data as the dialects read it (JsonMembers): its top-level
+ * members are found once by objectLayout and each one is parsed only when a dialect asks for it.
+ * A 200 KiB conversation in `messages`, or a chat chunk's text in `choices`, is never decoded;
+ * the include_usage splice and the usage:null strip reuse the same layout.
  *
- * Invalid JSON inside a member that is never read goes unnoticed, where a whole-event parse would
- * have dropped the event: the dialect still gets the members that do parse.
+ * Invalid JSON inside a member that is never read goes unnoticed, where a whole parse would have
+ * dropped the body or the event: the dialect still gets the members that do parse.
  */
 import type { JsonMembers } from '../providers/types';
 import { isNonEmptyArray, keyIs, objectLayout, type MemberSpan, type ObjectLayout } from './jsonLayout';
 import { topLevelMemberCut } from './jsonText';
 
-export class EventMembers implements JsonMembers {
-  private readonly layout: ObjectLayout | undefined;
+export class LayoutMembers implements JsonMembers {
+  /** Where the members sit in `bytes`; undefined when the bytes are not one JSON object. */
+  readonly layout: ObjectLayout | undefined;
 
-  /** `bytes` is the data's UTF-8 as received (a view into the stream's chunk, not a copy). */
+  /** `bytes` is the document's UTF-8 as received (the client's body, a view into a stream chunk), not a copy. */
   constructor(private readonly bytes: Buffer) {
     this.layout = objectLayout(bytes);
   }
@@ -58,10 +60,10 @@ export class EventMembers implements JsonMembers {
   }
 }
 
-/** Empty data and `[DONE]`: no members, and nothing to encode or scan. */
-export const NO_MEMBERS = new EventMembers(Buffer.alloc(0));
+/** No body, empty data and `[DONE]`: no members, and nothing to encode or scan. */
+export const NO_MEMBERS = new LayoutMembers(Buffer.alloc(0));
 
 /** The members of an event's `data`; `bytes` are its UTF-8 when the caller has them (else encoded here). */
-export function eventMembers(data: string, bytes?: Buffer): EventMembers {
-  return data.length === 0 || data === '[DONE]' ? NO_MEMBERS : new EventMembers(bytes ?? Buffer.from(data, 'utf8'));
+export function eventMembers(data: string, bytes?: Buffer): LayoutMembers {
+  return data.length === 0 || data === '[DONE]' ? NO_MEMBERS : new LayoutMembers(bytes ?? Buffer.from(data, 'utf8'));
 }
