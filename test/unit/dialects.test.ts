@@ -197,7 +197,13 @@ describe('describeRequest', () => {
 describe('request members read in place from the client\'s bytes', () => {
   const requestPaths = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/openai/deployments/d/chat/completions', '/v1/messages', '/v1/complete', '/v1beta/models/gemini-2.0-flash:streamGenerateContent', '/v2/chat', '/v1/embed', '/api/chat', '/api/generate', '/api/embed'];
   const member = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(true, false, 'gpt-4o', '', { include_usage: true }, { include_usage: false, x: 1 }));
-  const body = fc.dictionary(fc.constantFrom('model', 'stream', 'stream_options', 'messages', 'input', 'prompt', 'n', '__proto__', 'constructor'), member, { maxKeys: 6 });
+  const anyMembers = fc.dictionary(fc.constantFrom('model', 'stream', 'stream_options', 'messages', 'input', 'prompt', 'n', '__proto__', 'constructor'), member, { maxKeys: 6 });
+  // Streaming requests with and without stream_options often enough that the rewrite is exercised.
+  const streaming = fc.record(
+    { stream: fc.oneof(fc.constant(true), member), stream_options: fc.oneof(fc.constantFrom({ include_usage: true }, { include_usage: false, x: 1 }, { continuous_usage_stats: true }, null), member) },
+    { requiredKeys: [] },
+  );
+  const body = fc.tuple(anyMembers, streaming).map(([some, stream]) => ({ ...some, ...stream }));
 
   test.each(DIALECTS)('%s: facts and rewrite from the members read in place equal those from the whole body', (_id, dialect) => {
     fc.assert(
