@@ -75,13 +75,20 @@ function completion(content: string): Record<string, unknown> {
 /** The fixed chat.completion answer (about 560 bytes, with usage). Holds no `'` or `$`, so nginx can `return` it. */
 export const CHAT_RESPONSE = JSON.stringify(completion(COMPLETION_TEXT));
 
+/** Stands in a serialised answer where the filler goes. */
+const FILL_MARKER = '\u0000FILL\u0000';
+
+/** `text` before and after FILL_MARKER, found as JSON escaped it. */
+function aroundFill(text: string): [string, string] {
+  return text.split(JSON.stringify(FILL_MARKER).slice(1, -1)) as [string, string];
+}
+
 /**
  * A chat.completion of at least `bytes` bytes, as a head, a filler repeated `fillerCount` times
  * and a tail, so a server can write it piece by piece without holding it whole.
  */
 export function largeResponseParts(bytes: number): { head: string; filler: string; fillerCount: number; tail: string } {
-  const marker = '\u0000FILL\u0000';
-  const [head, tail] = JSON.stringify(completion(marker)).split(JSON.stringify(marker).slice(1, -1)) as [string, string];
+  const [head, tail] = aroundFill(JSON.stringify(completion(FILL_MARKER)));
   const filler = 'lorem ipsum dolor sit amet '.repeat(2427); // 65,529 bytes
   const fillerCount = Math.max(1, Math.ceil((bytes - head.length - tail.length) / filler.length));
   return { head, filler, fillerCount, tail };
@@ -93,16 +100,15 @@ export function largeResponseParts(bytes: number): { head: string; filler: strin
  * and a tail, so the fake can write it in pieces the size network reads often are.
  */
 export function bigStreamEventParts(bytes: number, includeUsage: boolean): { head: string; filler: string; fillerCount: number; tail: string } {
-  const marker = '\u0000FILL\u0000';
   const chunk: Record<string, unknown> = {
     id: 'chatcmpl-bench0003',
     object: 'chat.completion.chunk',
     created: 1700000000,
     model: 'gpt-4o-mini-2024-07-18',
-    choices: [{ index: 0, delta: { role: 'assistant', content: marker }, logprobs: null, finish_reason: 'stop' }],
+    choices: [{ index: 0, delta: { role: 'assistant', content: FILL_MARKER }, logprobs: null, finish_reason: 'stop' }],
   };
   if (includeUsage) chunk.usage = null;
-  const [head, tail] = `data: ${JSON.stringify(chunk)}\n\n`.split(JSON.stringify(marker).slice(1, -1)) as [string, string];
+  const [head, tail] = aroundFill(`data: ${JSON.stringify(chunk)}\n\n`);
   const filler = 'abcdefghijklmnop'.repeat(64); // 1,024 bytes
   return { head, filler, fillerCount: Math.max(1, Math.ceil(bytes / filler.length)), tail };
 }
