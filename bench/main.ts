@@ -14,7 +14,7 @@ import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } 
 import { optionsOrExitCode } from './commandLine';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './lib/options';
 import { EVENTS_PER_STREAM, LONG_PROMPT_STREAM_REQUEST, STREAM_CHUNKS_HEADER, STREAM_DURATION_MS, STREAM_PACING_MS } from './lib/payloads';
-import { clockTicksPerSecond, readCpuTicks, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
+import { clockTicksPerSecond, readCpuTicks, readMainThreadCpuNs, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
 import { renderMarkdownReport, renderTerminalSummary } from './lib/report';
 import { buildRows, PATHS, type BenchResults, type JsonRun, type PathName } from './lib/results';
 import { roundOrder, splitAcrossRounds } from './lib/rounds';
@@ -237,12 +237,19 @@ async function oneAtATime(paths: readonly PathName[], total: number, rounds: num
  */
 async function measureLoneRequests(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
   await oneAtATime(paths, LONE_REQUESTS, options.rounds, async (pathName, agent, counted) => {
+    // Read around each request alone, so the idle time between them (export timer) stays out.
+    const pid = workerPid(env, pathName);
+    const cpuBefore = pid === undefined ? undefined : readMainThreadCpuNs(pid);
     const answer = await postChat(env.urls[pathName]?.json as string, agent, 5_000);
+    const cpuAfter = pid === undefined ? undefined : readMainThreadCpuNs(pid);
     if (!counted) return;
     if (answer.status !== 200) results.problems.push(`${pathName}: a lone request answered ${answer.status}`);
     (results.loneMs[pathName] ??= []).push(answer.ms);
+    if (cpuBefore !== undefined && cpuAfter !== undefined) (results.loneCpuMs[pathName] ??= []).push((cpuAfter - cpuBefore) / 1e6);
   });
-  for (const pathName of paths) log(`lone requests ${pathName.padEnd(7)} p50 ${formatNumber(median(results.loneMs[pathName] ?? []))} ms`);
+  for (const pathName of paths) {
+    log(`lone requests ${pathName.padEnd(7)} p50 ${formatNumber(median(results.loneMs[pathName] ?? []))} ms, main-thread CPU p50 ${formatNumber(median(results.loneCpuMs[pathName] ?? []))} ms`);
+  }
 }
 
 /**
@@ -333,6 +340,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
     streams: {},
     streamCpu: {},
     loneMs: {},
+    loneCpuMs: {},
     longPromptTtfbMs: {},
     bigEventMs: {},
     resources: { startupMs: {}, idleRssKb: {}, peakRssKb: {}, largeAnswers: [] },

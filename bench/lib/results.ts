@@ -48,6 +48,8 @@ export interface BenchResults {
   streamCpu: Partial<Record<PathName, StreamCpu>>;
   /** Client-side latency of single requests sent 100 ms apart, ms. */
   loneMs: Partial<Record<PathName, number[]>>;
+  /** Main-thread CPU of the process serving each lone request (direct: the origin), ms per request. */
+  loneCpuMs: Partial<Record<PathName, number[]>>;
   /** Time to first byte of streams with a ~200 KiB prompt, sent one at a time, ms. */
   longPromptTtfbMs: Partial<Record<PathName, number[]>>;
   /** Request to last byte of streams whose one event is 3 MiB in 1 KiB pieces, ms. */
@@ -141,11 +143,13 @@ function loneRows(results: BenchResults): Row[] {
   });
   const p50 = figure((summary) => summary.p50);
   const p90 = figure((summary) => summary.p90);
+  const cpu = perPath((path) => median(results.loneCpuMs[path] ?? []));
   return [
     valueRow(section, 'latency p50', 'ms', p50),
     valueRow(section, 'latency p90', 'ms', p90),
     addedRow(section, 'added latency p50', 'ms', p50),
     addedRow(section, 'added latency p90', 'ms', p90),
+    valueRow(section, 'main-thread CPU per request p50 (direct: origin)', 'ms', cpu),
   ];
 }
 

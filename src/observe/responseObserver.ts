@@ -13,7 +13,7 @@ import { parseJson } from '../providers/json';
 import type { ProviderDialect, ResponseFacts, ResponseFraming, StreamEvent } from '../providers/types';
 import { eventMembers, NO_MEMBERS, type LayoutMembers } from './jsonMembers';
 import { NdjsonParser } from './ndjsonParser';
-import { SseParser, type FramedEvent } from './sseParser';
+import { NO_BYTES, SseParser, type FramedEvent } from './sseParser';
 
 export interface ObserverOptions {
   dialect: ProviderDialect;
@@ -232,7 +232,6 @@ function dataBytes(event: StreamEvent | FramedEvent): Buffer | undefined {
   return event.raw.subarray(event.dataStart, event.dataEnd);
 }
 
-const NO_BYTES = Buffer.alloc(0);
 
 function createDecoder(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
   switch (encoding?.trim().toLowerCase()) {

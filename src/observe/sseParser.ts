@@ -20,7 +20,8 @@ const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
-const NO_BYTES = Buffer.alloc(0);
+/** The empty chunk: nothing held back, nothing to send. Shared, and never written to (it has no bytes). */
+export const NO_BYTES = Buffer.alloc(0);
 
 /**
  * Incremental Server-Sent Events parser (WHATWG "event stream" framing), on bytes.

@@ -4,7 +4,7 @@
  */
 import { areaOf, summariseProfile, type CpuProfile } from '../../bench/lib/cpuProfile';
 import { OptionsError, parseBenchOptions, parseSoakOptions } from '../../bench/lib/options';
-import { parseProcStat, parseProcStatus } from '../../bench/lib/procfs';
+import { parseProcStat, parseProcStatus, parseSchedstat } from '../../bench/lib/procfs';
 import { sentAtMs, SseEventSplitter, withoutSentTime } from '../../bench/lib/sseEvents';
 import { streamFigures, type StreamSample } from '../../bench/lib/streamStats';
 import { parseWrkLuaJson, parseWrkOutput, parseWrkText, parseWrkTime, RESULT_MARKER, WrkOutputError, wrkLuaScript } from '../../bench/lib/wrk';
@@ -115,6 +115,13 @@ describe('/proc parsers', () => {
     expect(parseProcStat(`4242 (node) ${fields.join(' ')}`)).toEqual({ ticks: 1234 + 567, systemTicks: 567 });
     expect(parseProcStat(`4242 (a) b (c)) ${fields.join(' ')}`)).toEqual({ ticks: 1234 + 567, systemTicks: 567 });
     expect(parseProcStat('garbage')).toBeUndefined();
+  });
+
+  it('reads on-CPU nanoseconds from schedstat and rejects anything else', () => {
+    expect(parseSchedstat('1305123456 88000 25\n')).toBe(1305123456);
+    expect(parseSchedstat('1305123456 88000')).toBeUndefined();
+    expect(parseSchedstat('-5 1 2')).toBeUndefined();
+    expect(parseSchedstat('x 1 2')).toBeUndefined();
   });
 });
 

@@ -153,6 +153,7 @@ describe('rows from a run', () => {
     streams: {},
     streamCpu: { sidecar: { cpuMs: 180, events: 2_600 }, nginx: { cpuMs: 30, events: 2_600 }, direct: { cpuMs: 5, events: 0 } },
     loneMs: { direct: [0.9, 0.8, 1.0], sidecar: [1.9, 2.0, 1.8, 5.0], nginx: [1.3] },
+    loneCpuMs: { direct: [0.2, 0.3, 0.25], sidecar: [1.1, 9.0, 1.3, 1.2], nginx: [0.3] },
     longPromptTtfbMs: { direct: [2.0, 2.2, 2.1], sidecar: [3.0, 3.4, 9.0], bare: [2.9] },
     bigEventMs: { direct: [60, 70, 65], sidecar: [150, 900, 160], nginx: [80] },
     resources: { startupMs: { sidecar: [400, 250, 260], nginx: [20] }, idleRssKb: { sidecar: 60 * 1024 }, peakRssKb: {}, largeAnswers: [{ bytes: 10 * 1024 * 1024, growthKb: { sidecar: 2048, nginx: 0 } }] },
@@ -195,6 +196,12 @@ describe('rows from a run', () => {
     expect(row?.sidecar).toBeCloseTo(69.23, 2);
     expect(row?.nginx).toBeCloseTo(11.54, 2);
     expect(row?.direct).toBeUndefined();
+  });
+
+  it('gives the main-thread CPU of a lone request as a median per path, one slow request not deciding it', () => {
+    const row = find('plain JSON, lone requests', 'main-thread CPU per request p50 (direct: origin)');
+    expect(row).toMatchObject({ direct: 0.25, sidecar: 1.25, nginx: 0.3, bare: undefined });
+    expect(row?.vsNginx).toBeCloseTo(1.25 / 0.3, 9);
   });
 
   it('gives long-prompt streams their first-byte p50, added over direct', () => {
