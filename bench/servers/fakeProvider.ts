@@ -1,6 +1,7 @@
 /**
- * The Node fake provider (node:http on 127.0.0.1:0): paced SSE streams, large answers and, for
- * the soak, the plain answer too; and a stream of one big event written in 1 KiB pieces. The plain-JSON throughput runs use nginx as the origin instead
+ * The Node fake provider (node:http on 127.0.0.1:0): paced SSE streams, large answers, streams
+ * of one big event written in 1 KiB pieces and, for the soak, the plain answer too. The
+ * plain-JSON throughput runs use nginx as the origin instead
  * (see originNginx in ./nginx.ts): it costs far less CPU per answer, so on a 2-core machine the
  * origin takes less from the proxy being measured, and "direct" is a harder floor.
  *

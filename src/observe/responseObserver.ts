@@ -232,7 +232,6 @@ function dataBytes(event: StreamEvent | FramedEvent): Buffer | undefined {
   return event.raw.subarray(event.dataStart, event.dataEnd);
 }
 
-
 function createDecoder(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
   switch (encoding?.trim().toLowerCase()) {
     case 'gzip':
