@@ -28,5 +28,5 @@ EXPOSE 8787 8788
 # `bin.genai-sidecar`, so `docker run IMAGE <command> ...` is `genai-sidecar <command> ...`.
 # Node flags: src/cli/runtimeFlags.ts (a smaller young generation, an old generation collected
 # before it grows far: lower peak memory).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--heap-growing-percent=15", "dist/src/cli/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--heap-growing-percent=15", "--liftoff-only", "dist/src/cli/main.js"]
 CMD ["run"]

@@ -27,7 +27,7 @@ build: install
 	npx tsc -p tsconfig.json
 
 # Node flags as in the image's entrypoint (src/cli/runtimeFlags.ts; a test keeps them equal).
-RUNTIME_NODE_FLAGS := --max-semi-space-size=2 --heap-growing-percent=15
+RUNTIME_NODE_FLAGS := --max-semi-space-size=2 --heap-growing-percent=15 --liftoff-only
 
 run: build
 	node $(RUNTIME_NODE_FLAGS) dist/src/cli/main.js run $(ARGS)

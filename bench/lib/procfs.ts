@@ -108,6 +108,7 @@ export function clockTicksPerSecond(): number {
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
   private peak = 0;
+  private phasePeak = 0;
   private readonly samples: number[] = [];
 
   constructor(
@@ -129,10 +130,19 @@ export class RssSampler {
     return { peakKb: this.peak, samplesKb: [...this.samples] };
   }
 
+  /** The peak since the last call (or since start), in kB: which phase of the load drives the peak. */
+  endPhase(): number {
+    this.sample();
+    const peak = this.phasePeak;
+    this.phasePeak = 0;
+    return peak;
+  }
+
   private sample(): void {
     const memory = readMemory(this.pid);
     if (!memory) return;
     this.samples.push(memory.rssKb);
     if (memory.rssKb > this.peak) this.peak = memory.rssKb;
+    if (memory.rssKb > this.phasePeak) this.phasePeak = memory.rssKb;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { areaOf, summariseProfile, type CpuProfile } from '../../bench/lib/cpuProfile';
 import { OptionsError, parseBenchOptions, parseSoakOptions } from '../../bench/lib/options';
-import { parseProcStat, parseProcStatus, parseSchedstat } from '../../bench/lib/procfs';
+import { parseProcStat, parseProcStatus, parseSchedstat, readMemory, RssSampler } from '../../bench/lib/procfs';
 import { sentAtMs, SseEventSplitter, withoutSentTime } from '../../bench/lib/sseEvents';
 import { streamFigures, type StreamSample } from '../../bench/lib/streamStats';
 import { parseWrkLuaJson, parseWrkOutput, parseWrkText, parseWrkTime, RESULT_MARKER, WrkOutputError, wrkLuaScript } from '../../bench/lib/wrk';
@@ -122,6 +122,21 @@ describe('/proc parsers', () => {
     expect(parseSchedstat('1305123456 88000')).toBeUndefined();
     expect(parseSchedstat('-5 1 2')).toBeUndefined();
     expect(parseSchedstat('x 1 2')).toBeUndefined();
+  });
+
+  it('gives each phase its own peak, and the whole run the largest of them', () => {
+    // Sampling this very process: its RSS is real and at least a few MiB.
+    const sampler = new RssSampler(process.pid, 1_000).start();
+    const first = sampler.endPhase();
+    const held = Buffer.alloc(32 * 1024 * 1024, 1);
+    const second = sampler.endPhase();
+    const { peakKb } = sampler.stop();
+    expect(first).toBeGreaterThan(1024);
+    // The 32 MiB written between the two phases show in the second one only.
+    expect(second - first).toBeGreaterThan(24 * 1024);
+    expect(peakKb).toBeGreaterThanOrEqual(Math.max(first, second));
+    expect(peakKb).toBeLessThanOrEqual(readMemory(process.pid)?.hwmKb ?? 0);
+    expect(held[held.length - 1]).toBe(1);
   });
 });
 

@@ -4,6 +4,7 @@
  * user, carries no secrets, and starts package.json's `genai-sidecar` bin with `run` by default.
  * The "catches" table edits the Dockerfile on purpose to show each rule can fail.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUNTIME_NODE_FLAGS } from '../../src/cli/runtimeFlags';
@@ -161,4 +162,11 @@ test('make run starts node with the same runtime flags as the image', () => {
   expect(makefile).toMatch(/^RUNTIME_NODE_FLAGS := (.*)$/m);
   expect(/^RUNTIME_NODE_FLAGS := (.*)$/m.exec(makefile)?.[1]?.split(/\s+/)).toEqual([...RUNTIME_NODE_FLAGS]);
   expect(makefile).toMatch(/^\tnode \$\(RUNTIME_NODE_FLAGS\) dist\/src\/cli\/main\.js run \$\(ARGS\)$/m);
+});
+
+test('this Node accepts every runtime flag (a misspelt one stops node with "bad option")', () => {
+  const run = spawnSync(process.execPath, [...RUNTIME_NODE_FLAGS, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))'], { encoding: 'utf8', timeout: 20_000 });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  expect(JSON.parse(run.stdout)).toEqual([...RUNTIME_NODE_FLAGS, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))']);
 });

@@ -1,0 +1,13 @@
+const fs = require('node:fs');
+const st = (k) => { const m = new RegExp(k + ':\\s+(\\d+)').exec(fs.readFileSync(`/proc/self/status`, 'utf8')); return (Number(m[1]) / 1024).toFixed(1); };
+const { CostCalculator } = require('./dist/src/pricing/costCalculator.js');
+console.log('before rss', st('VmRSS'), 'hwm', st('VmHWM'));
+const c = new CostCalculator([]);
+let t = performance.now();
+const usage = { input: 24, output: 19, cacheRead: 0, reasoning: 0 };
+console.log(c.costUsd({ providerName: 'openai', requestModel: 'gpt-4o-mini', responseModel: 'gpt-4o-mini-2024-07-18', usage }));
+console.log('first cost', (performance.now() - t).toFixed(1), 'ms; after rss', st('VmRSS'), 'hwm', st('VmHWM'));
+t = performance.now();
+console.log(c.costUsd({ providerName: 'openai', requestModel: 'gpt-4o', responseModel: 'gpt-4o-2024-08-06', usage }));
+console.log('second model', (performance.now() - t).toFixed(1), 'ms; after rss', st('VmRSS'), 'hwm', st('VmHWM'));
+setTimeout(() => console.log('500ms later rss', st('VmRSS'), 'hwm', st('VmHWM')), 500);
