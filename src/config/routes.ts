@@ -10,6 +10,8 @@ import { ConfigError } from './errors';
 export interface Route {
   name: string;
   target: URL;
+  /** What the proxy reads of `target` on every call, taken once: URL's getters work it out anew each time. */
+  upstream: { origin: string; host: string; basePath: string };
   provider: ProviderProfile;
   /** `server.address` / `server.port` attributes. */
   serverAddress: string;
@@ -63,6 +65,7 @@ export function buildRoute(name: string, rawUrl: string, provider: ProviderProfi
   return {
     name,
     target,
+    upstream: { origin: target.origin, host: target.host, basePath: target.pathname.replace(/\/$/, '') },
     provider,
     serverAddress: target.hostname.replace(/^\[|\]$/g, ''),
     serverPort: target.port ? Number(target.port) : defaultPort,

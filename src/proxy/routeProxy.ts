@@ -77,16 +77,16 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
 
 function sendUpstream(route: Route, rest: string, req: IncomingMessage, exchange: Exchange, call: UpstreamCall, pool: Pick<Dispatcher, 'dispatch'>): void {
   if (call.clientLeft()) return;
-  const headers = upstreamRequestHeaders(req.rawHeaders, route.target.host, {
+  const headers = upstreamRequestHeaders(req.rawHeaders, route.upstream.host, {
     contentLength: exchange.upstreamBody?.length,
     // Usage chunks can only be removed from a readable stream, so ask for it uncompressed.
     identityEncoding: exchange.hideInjectedUsage,
   });
   pool.dispatch(
     {
-      origin: route.target.origin,
+      origin: route.upstream.origin,
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      path: joinPath(route.target.pathname, rest),
+      path: joinPath(route.upstream.basePath, rest),
       headers,
       body: exchange.upstreamBody ?? (hasBody(req) ? req : undefined),
     },
@@ -99,8 +99,7 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
 
-/** `<target path>` + `<rest>`: the route's path prefix keeps its place in front. */
-function joinPath(prefix: string, rest: string): string {
-  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
-  return `${base}${rest.startsWith('/') || rest.startsWith('?') ? rest : `/${rest}`}` || '/';
+/** `<target path>` (without its trailing slash) + `<rest>`: the route's path prefix keeps its place in front. */
+function joinPath(basePath: string, rest: string): string {
+  return `${basePath}${rest.startsWith('/') || rest.startsWith('?') ? rest : `/${rest}`}` || '/';
 }

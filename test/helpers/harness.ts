@@ -21,6 +21,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** Route names to point at the fake provider, e.g. ['openai', 'anthropic', 'local:vllm']. */
   routes: string[];
+  /** A path after the fake provider's origin for some routes, e.g. { 'gateway:openai': '/base/' }. */
+  upstreamPaths?: Record<string, string>;
   /** Extra flags; as a function it gets the fake provider's and the receiver's URLs (e.g. to put canaries in them). */
   flags?: RawFlags | ((urls: { provider: string; receiver: string }) => RawFlags);
   protocol?: 'http/json' | 'http/protobuf';
@@ -34,7 +36,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     {
       listen: '127.0.0.1:0',
       adminListen: '127.0.0.1:0',
-      upstream: options.routes.map((route) => `${route}=${provider.url}`),
+      upstream: options.routes.map((route) => `${route}=${provider.url}${options.upstreamPaths?.[route] ?? ''}`),
       otlpEndpoint: receiver.url,
       otlpProtocol: options.protocol ?? 'http/json',
       // Tests flush explicitly; a long interval keeps background exports out of the way.

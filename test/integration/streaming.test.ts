@@ -16,7 +16,8 @@ let harness: Harness;
 
 beforeAll(async () => {
   harness = await startHarness({
-    routes: ['openai', 'anthropic', 'ollama'],
+    routes: ['openai', 'anthropic', 'ollama', 'gateway:openai', 'slashless:openai'],
+    upstreamPaths: { 'gateway:openai': '/team-a/openai/', 'slashless:openai': '/team-b' },
     flags: { headerAttribute: ['x-test-case=test_case'] },
   });
 });
@@ -206,6 +207,19 @@ test('a gzip-compressed answer reaches the client compressed and is still measur
 });
 
 describe('forwarding', () => {
+  test.each([
+    ['gateway', '/v1/chat/completions?x=1', '/team-a/openai/v1/chat/completions?x=1'],
+    ['slashless', '/v1/embeddings', '/team-b/v1/embeddings'],
+    ['gateway', '?x=1', '/team-a/openai/?x=1'],
+    ['openai', '', '/'],
+  ])('a route whose upstream URL has a path keeps it in front: /%s%s -> %s', async (route, rest, expected) => {
+    harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/json' }, chunks: ['{}'] });
+    const response = await fetch(`${harness.sidecar.url}/${route}${rest}`);
+    expect(response.status).toBe(200);
+    await response.text();
+    expect(harness.provider.received[harness.provider.received.length - 1]?.url).toBe(expected);
+  });
+
   test('method, path, query, headers and body reach the provider unchanged; Host is the upstream', async () => {
     harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/json', 'x-request-id': 'req_1' }, chunks: ['{"ok":true}'] });
     const rawBody = '{ "model": "gpt-4o",\n  "messages": [] }';
