@@ -332,16 +332,6 @@ async function measureLargeAnswers(env: BenchEnvironment, results: BenchResults)
   }
 }
 
-/**
- * The larger of the sampled peak and VmHWM, the kernel's own high-water mark: a spike shorter
- * than the sampling interval (undici's wasm parser compiled in the background on the first
- * call took the sidecar from 61 to 110 MiB for about 150 ms, issue 5) shows only in VmHWM. It
- * covers the process's whole life, which for a memory limit is what counts.
- */
-function lifetimePeakKb(sampler: RssSampler, pid: number): number {
-  return Math.max(sampler.stop().peakKb, readMemory(pid)?.hwmKb ?? 0);
-}
-
 async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<BenchResults> {
   const idleFrom = performance.now();
   const results: BenchResults = {
@@ -375,11 +365,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
   await phase('lone', () => measureLoneRequests(env, options, results, paths));
   await phase('long prompt', () => measureLongPromptStreams(env, options, results, paths));
   results.meta['sidecar RSS peak by phase (MiB)'] = phasePeaks.join(', ');
-  results.resources.peakRssKb = {
-    sidecar: lifetimePeakKb(sidecarRss, env.sidecar.child.pid),
-    nginx: nginxRss && env.proxy ? lifetimePeakKb(nginxRss, env.proxy.child.pid) : undefined,
-    bare: bareRss && env.bare ? lifetimePeakKb(bareRss, env.bare.child.pid) : undefined,
-  };
+  results.resources.peakRssKb = { sidecar: sidecarRss.stopAtHighWaterMark(), nginx: nginxRss?.stopAtHighWaterMark(), bare: bareRss?.stopAtHighWaterMark() };
 
   await measureBigEvents(env, options, results, paths);
   await measureLargeAnswers(env, results);

@@ -2,6 +2,7 @@
  * The benchmark's parsers (bench/lib): wrk's Lua JSON line and text summary, /proc files, SSE
  * framing of timed streams, CPU profiles and command-line options. No timing anywhere.
  */
+import { spawn } from 'node:child_process';
 import { areaOf, summariseProfile, type CpuProfile } from '../../bench/lib/cpuProfile';
 import { OptionsError, parseBenchOptions, parseSoakOptions } from '../../bench/lib/options';
 import { parseProcStat, parseProcStatus, parseSchedstat, readMemory, RssSampler } from '../../bench/lib/procfs';
@@ -137,6 +138,24 @@ describe('/proc parsers', () => {
     expect(peakKb).toBeGreaterThanOrEqual(Math.max(first, second));
     expect(peakKb).toBeLessThanOrEqual(readMemory(process.pid)?.hwmKb ?? 0);
     expect(held[held.length - 1]).toBe(1);
+  });
+
+  it('stops at the kernel high-water mark when no sample caught the peak', async () => {
+    // A child that touches 96 MiB, frees it and then idles: its VmHWM keeps a peak its RSS lost.
+    const child = spawn(process.execPath, ['--expose-gc', '-e', 'let b = Buffer.alloc(96 << 20, 1); b = null; gc(); console.log("freed"); setTimeout(() => {}, 20000);'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+      });
+      const pid = child.pid as number;
+      const sampler = new RssSampler(pid, 1_000).start();
+      const { rssKb, hwmKb } = readMemory(pid) ?? { rssKb: 0, hwmKb: 0 };
+      expect(hwmKb - rssKb).toBeGreaterThan(64 * 1024);
+      expect(sampler.stopAtHighWaterMark()).toBe(readMemory(pid)?.hwmKb);
+    } finally {
+      child.kill();
+    }
   });
 });
 
