@@ -14,7 +14,8 @@ import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } 
 import { optionsOrExitCode } from './commandLine';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './lib/options';
 import { EVENTS_PER_STREAM, LONG_PROMPT_STREAM_REQUEST, STREAM_CHUNKS_HEADER, STREAM_DURATION_MS, STREAM_PACING_MS } from './lib/payloads';
-import { clockTicksPerSecond, readCpuTicks, readMainThreadCpuNs, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
+import { conditionsBetween, NOTABLE_STEAL, readConditions } from './lib/phaseConditions';
+import { clockTicksPerSecond, readCpuTicks, readMainThreadSchedstat, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
 import { renderMarkdownReport, renderTerminalSummary } from './lib/report';
 import { buildRows, PATHS, type BenchResults, type JsonRun, type PathName } from './lib/results';
 import { roundOrder, splitAcrossRounds } from './lib/rounds';
@@ -239,9 +240,9 @@ async function measureLoneRequests(env: BenchEnvironment, options: BenchOptions,
   await oneAtATime(paths, LONE_REQUESTS, options.rounds, async (pathName, agent, counted) => {
     // Read around each request alone, so the idle time between them (export timer) stays out.
     const pid = workerPid(env, pathName);
-    const cpuBefore = pid === undefined ? undefined : readMainThreadCpuNs(pid);
+    const cpuBefore = pid === undefined ? undefined : readMainThreadSchedstat(pid)?.onCpuNs;
     const answer = await postChat(env.urls[pathName]?.json as string, agent, 5_000);
-    const cpuAfter = pid === undefined ? undefined : readMainThreadCpuNs(pid);
+    const cpuAfter = pid === undefined ? undefined : readMainThreadSchedstat(pid)?.onCpuNs;
     if (!counted) return;
     if (answer.status !== 200) results.problems.push(`${pathName}: a lone request answered ${answer.status}`);
     (results.loneMs[pathName] ??= []).push(answer.ms);
@@ -356,15 +357,26 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
   const nginxRss = env.proxy ? new RssSampler(env.proxy.child.pid, 100).start() : undefined;
   const bareRss = env.bare ? new RssSampler(env.bare.child.pid, 100).start() : undefined;
   const phasePeaks: string[] = [];
+  const phaseSteal: string[] = [];
+  const phaseWaits: string[] = [];
   const phase = async (name: string, run: () => Promise<void>): Promise<void> => {
+    const before = readConditions(env.sidecar.child.pid);
     await run();
+    const { steal, runQueueMsPerS } = conditionsBetween(before, readConditions(env.sidecar.child.pid));
     phasePeaks.push(`${name} ${formatNumber(sidecarRss.endPhase() / 1024)}`);
+    phaseSteal.push(`${name} ${steal === undefined ? '-' : formatNumber(steal * 100)}`);
+    phaseWaits.push(`${name} ${runQueueMsPerS === undefined ? '-' : formatNumber(runQueueMsPerS)}`);
+    if (steal !== undefined && steal >= NOTABLE_STEAL) {
+      log(`the host took ${formatNumber(steal * 100)}% of this machine's CPU during the ${name} phase: absolute figures read low, ratios to direct and nginx hold better`);
+    }
   };
   await phase('json', () => measureJson(env, options, results, paths));
   await phase('streams', () => measureStreams(env, options, results, paths));
   await phase('lone', () => measureLoneRequests(env, options, results, paths));
   await phase('long prompt', () => measureLongPromptStreams(env, options, results, paths));
   results.meta['sidecar RSS peak by phase (MiB)'] = phasePeaks.join(', ');
+  results.meta['CPU taken by the host (steal) by phase (% of machine)'] = phaseSteal.join(', ');
+  results.meta['sidecar main thread runnable but waiting for a CPU by phase (ms per s)'] = phaseWaits.join(', ');
   results.resources.peakRssKb = { sidecar: sidecarRss.stopAtHighWaterMark(), nginx: nginxRss?.stopAtHighWaterMark(), bare: bareRss?.stopAtHighWaterMark() };
 
   await measureBigEvents(env, options, results, paths);

@@ -43,16 +43,54 @@ export function parseProcStat(text: string): CpuTicks | undefined {
   return { ticks: utime + stime, systemTicks: stime };
 }
 
+export interface SchedStat {
+  /** Nanoseconds on a CPU. */
+  onCpuNs: number;
+  /** Nanoseconds runnable but waiting on a run queue: time the thread had work and no CPU to do it on. */
+  runQueueNs: number;
+}
+
 /**
- * Nanoseconds on CPU from /proc/<pid>/schedstat text (its first field). That file is the
- * thread-group leader's, so for Node the main thread alone (no GC helpers, no libuv pool), at
- * scheduler-clock resolution: fine enough for the CPU of one request, where stat's 10 ms ticks are not.
+ * /proc/<pid>/schedstat text: on-CPU and run-queue nanoseconds. That file is the thread-group
+ * leader's, so for Node the main thread alone (no GC helpers, no libuv pool), at scheduler-clock
+ * resolution: fine enough for the CPU of one request, where stat's 10 ms ticks are not.
  */
-export function parseSchedstat(text: string): number | undefined {
+export function parseSchedstat(text: string): SchedStat | undefined {
   const fields = text.trim().split(/\s+/);
   if (fields.length !== 3) return undefined;
   const onCpuNs = Number(fields[0]);
-  return Number.isSafeInteger(onCpuNs) && onCpuNs >= 0 ? onCpuNs : undefined;
+  const runQueueNs = Number(fields[1]);
+  if (![onCpuNs, runQueueNs].every((ns) => Number.isSafeInteger(ns) && ns >= 0)) return undefined;
+  return { onCpuNs, runQueueNs };
+}
+
+/** The whole machine's CPU time from /proc/stat, in clock ticks summed over all CPUs. */
+export interface MachineCpu {
+  totalTicks: number;
+  /**
+   * Time the hypervisor ran something else while this VM had work for the CPU: on a shared host
+   * it slows every process alike, which is why the bench reports it beside its figures.
+   */
+  stealTicks: number;
+}
+
+/**
+ * The aggregate "cpu" line of /proc/stat: user nice system idle iowait irq softirq steal [guest
+ * guest_nice]. guest time is already counted in user, so the total is the first eight fields.
+ */
+export function parseMachineCpu(text: string): MachineCpu | undefined {
+  const line = /^cpu\s+([\d ]+)$/m.exec(text);
+  if (!line) return undefined;
+  const fields = (line[1] as string).trim().split(/\s+/).map(Number);
+  if (fields.length < 8) return undefined;
+  const counted = fields.slice(0, 8);
+  return { totalTicks: counted.reduce((sum, ticks) => sum + ticks, 0), stealTicks: counted[7] as number };
+}
+
+/** Share (0..1) of the machine's CPU time between two readings that the host took; undefined over no time. */
+export function stealShare(before: MachineCpu, after: MachineCpu): number | undefined {
+  const total = after.totalTicks - before.totalTicks;
+  return total > 0 ? (after.stealTicks - before.stealTicks) / total : undefined;
 }
 
 export function readMemory(pid: number): MemoryStatus | undefined {
@@ -71,9 +109,17 @@ export function readCpuTicks(pid: number): CpuTicks | undefined {
   }
 }
 
-export function readMainThreadCpuNs(pid: number): number | undefined {
+export function readMainThreadSchedstat(pid: number): SchedStat | undefined {
   try {
     return parseSchedstat(readFileSync(`/proc/${pid}/schedstat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function readMachineCpu(): MachineCpu | undefined {
+  try {
+    return parseMachineCpu(readFileSync('/proc/stat', 'utf8'));
   } catch {
     return undefined;
   }
