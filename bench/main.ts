@@ -7,7 +7,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runStreams, timeOneStream, type StreamRequest } from './clients/streams';
+import { runStreams, timeOneStream, type StreamRequest, type StreamRun } from './clients/streams';
 import { postBigEvent, postChat, postLarge } from './clients/oneShot';
 import { runWrk, writeWrkScript } from './clients/wrk';
 import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } from './environment';
@@ -39,6 +39,7 @@ const LARGE_ANSWER_BYTES = [1, 10, 50, 200].map((mib) => mib * 1024 * 1024);
 const LARGE_ANSWER_REPEATS = 3;
 const LARGE_ANSWER_SETTLE_MS = 500;
 const STREAM_TIMEOUT_MS = 15_000;
+const STREAM_WARM_UP_CONCURRENCY = 64;
 const LONE_REQUESTS = 60;
 const LONE_REQUEST_GAP_MS = 100;
 /** Long-prompt streams timed per path (split across rounds), each 4 chunks, LONE_REQUEST_GAP_MS apart. */
@@ -166,13 +167,42 @@ async function measureJson(env: BenchEnvironment, options: BenchOptions, results
 
 async function measureStreams(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
   const startOffsetsMs = streamStartOffsets(options.streamConcurrency, STREAM_DURATION_MS, STREAM_PACING_MS);
-  const run = (pathName: PathName, total: number) => ({
-    url: env.urls[pathName]?.paced as string,
-    total,
-    concurrency: options.streamConcurrency,
-    timeoutMs: STREAM_TIMEOUT_MS,
-    startOffsetsMs,
-  });
+  // One agent per path for the whole phase: the timed streams reuse the connections the first
+  // round opened. (A fresh agent per round had put a connection set-up into every timed first
+  // byte, which the Node servers pay far more for than nginx.)
+  const agents = new Map(paths.map((pathName) => [pathName, new http.Agent({ keepAlive: true, maxSockets: options.streamConcurrency })]));
+  try {
+    for (const pathName of paths) await warmUpStreams(env.urls[pathName]?.paced as string, startOffsetsMs);
+    await timeStreamRounds(env, options, results, paths, (pathName, total) => ({
+      url: env.urls[pathName]?.paced as string,
+      agent: agents.get(pathName) as http.Agent,
+      total,
+      concurrency: options.streamConcurrency,
+      timeoutMs: STREAM_TIMEOUT_MS,
+      startOffsetsMs,
+    }));
+  } finally {
+    for (const agent of agents.values()) agent.destroy();
+  }
+}
+
+/**
+ * Uncounted, per path: STREAM_WARM_UP_CONCURRENCY streams at once, about 4,000 events in 1.4 s,
+ * so what is timed is code the JIT has compiled, as the JSON warm-up's wrk runs do for the other
+ * phases. A few rounds of 8 streams had left the relaying code tiering up through the timed ones:
+ * CPU per event fell round after round, for the bare forwarder as for the sidecar.
+ */
+async function warmUpStreams(url: string, startOffsetsMs: readonly number[]): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: STREAM_WARM_UP_CONCURRENCY });
+  try {
+    const offsets = Array.from({ length: STREAM_WARM_UP_CONCURRENCY }, (_, index) => startOffsetsMs[index % startOffsetsMs.length] ?? 0);
+    await runStreams({ url, agent, total: STREAM_WARM_UP_CONCURRENCY, concurrency: STREAM_WARM_UP_CONCURRENCY, timeoutMs: STREAM_TIMEOUT_MS, startOffsetsMs: offsets });
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function timeStreamRounds(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[], run: (pathName: PathName, total: number) => StreamRun): Promise<void> {
   // One round first per path, not counted: connections opened, code paths warm.
   for (const pathName of paths) await runStreams(run(pathName, options.streamConcurrency));
   const samples: Partial<Record<PathName, Array<StreamSample | StreamFailure>>> = {};
@@ -201,6 +231,7 @@ async function measureStreams(env: BenchEnvironment, options: BenchOptions, resu
     if (figures.failures > 0) results.problems.push(`${pathName}: ${figures.failures} of ${all.length} streams failed`);
     if (figures.incomplete > 0) results.problems.push(`${pathName}: ${figures.incomplete} streams did not carry ${EVENTS_PER_STREAM} events`);
   }
+  results.meta['timed streams that opened a connection (not kept alive)'] = paths.map((pathName) => `${pathName} ${results.streams[pathName]?.newConnections ?? 0}`).join(', ');
   const reference = results.streams.direct?.digests;
   for (const pathName of paths) {
     const digests = results.streams[pathName]?.digests ?? [];

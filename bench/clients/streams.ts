@@ -1,6 +1,7 @@
 /**
  * A streaming client that times every SSE event: N requests, a bounded number at once, each
- * bounded in time. Keep-alive connections, so connection setup is not part of the first byte.
+ * bounded in time. Keep-alive connections that the caller holds across runs, so after a first
+ * run connection setup is not part of the first byte: SDK clients keep theirs open too.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -10,6 +11,8 @@ import type { StreamFailure, StreamSample } from '../lib/streamStats';
 
 export interface StreamRun {
   url: string;
+  /** Keep-alive, with at least `concurrency` sockets; the caller destroys it when done. */
+  agent: http.Agent;
   total: number;
   concurrency: number;
   /** Per stream. */
@@ -19,18 +22,16 @@ export interface StreamRun {
 }
 
 export async function runStreams(run: StreamRun): Promise<Array<StreamSample | StreamFailure>> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: run.concurrency });
   const results: Array<StreamSample | StreamFailure> = [];
   let next = 0;
   const worker = async (_: unknown, index: number): Promise<void> => {
     await new Promise((resolve) => setTimeout(resolve, run.startOffsetsMs?.[index] ?? 0));
     while (next < run.total) {
       next += 1;
-      results.push(await timeOneStream(run.url, agent, run.timeoutMs).catch((error: unknown) => ({ error: String(error) })));
+      results.push(await timeOneStream(run.url, run.agent, run.timeoutMs).catch((error: unknown) => ({ error: String(error) })));
     }
   };
   await Promise.all(Array.from({ length: Math.min(run.concurrency, run.total) }, worker));
-  agent.destroy();
   return results;
 }
 
@@ -74,7 +75,7 @@ export function timeOneStream(url: string, agent: http.Agent, timeoutMs: number,
       response.on('end', () => {
         clearTimeout(limit);
         if (firstByteAt === undefined) reject(new Error('empty stream'));
-        else resolve({ ttfbMs: firstByteAt - started, gapsMs, deliveryMs, events, digest: digest.update(splitter.rest()).digest('hex').slice(0, 16) });
+        else resolve({ ttfbMs: firstByteAt - started, gapsMs, deliveryMs, events, digest: digest.update(splitter.rest()).digest('hex').slice(0, 16), newConnection: !request.reusedSocket });
       });
       response.on('error', reject);
     });

@@ -14,6 +14,8 @@ export interface StreamSample {
   events: number;
   /** Hash of the events as received, send times blanked: equal streams, equal hashes. */
   digest: string;
+  /** The request opened a connection instead of reusing a kept-alive one: set-up is in its first byte. */
+  newConnection: boolean;
 }
 
 export interface StreamFailure {
@@ -25,6 +27,8 @@ export interface StreamFigures {
   failures: number;
   /** Streams whose event count differs from what the fake sent. */
   incomplete: number;
+  /** Streams that opened a connection (its set-up then counts in their first byte). */
+  newConnections: number;
   ttfbMs?: Summary;
   gapMs?: Summary;
   deliveryMs?: Summary;
@@ -38,6 +42,7 @@ export function streamFigures(results: ReadonlyArray<StreamSample | StreamFailur
     streams: samples.length,
     failures: results.length - samples.length,
     incomplete: samples.filter((sample) => sample.events !== expectedEvents).length,
+    newConnections: samples.filter((sample) => sample.newConnection).length,
     ttfbMs: summarize(samples.map((sample) => sample.ttfbMs)),
     gapMs: summarize(samples.flatMap((sample) => sample.gapsMs)),
     deliveryMs: summarize(samples.flatMap((sample) => sample.deliveryMs)),

@@ -209,9 +209,9 @@ describe('SSE framing of timed streams', () => {
   });
 
   it('summarises streams: failures, incomplete ones and whether all arrived alike', () => {
-    const sample = (events: number, digest: string): StreamSample => ({ ttfbMs: 1, gapsMs: [20, 21], deliveryMs: [0.2, 0.4], events, digest });
-    const figures = streamFigures([sample(65, 'aa'), sample(64, 'bb'), { error: 'ECONNRESET' }], 65);
-    expect(figures).toMatchObject({ streams: 2, failures: 1, incomplete: 1, digests: ['aa', 'bb'] });
+    const sample = (events: number, digest: string, newConnection = false): StreamSample => ({ ttfbMs: 1, gapsMs: [20, 21], deliveryMs: [0.2, 0.4], events, digest, newConnection });
+    const figures = streamFigures([sample(65, 'aa', true), sample(64, 'bb'), { error: 'ECONNRESET' }], 65);
+    expect(figures).toMatchObject({ streams: 2, failures: 1, incomplete: 1, newConnections: 1, digests: ['aa', 'bb'] });
     expect(figures.gapMs).toMatchObject({ count: 4, min: 20, max: 21 });
   });
 });
