@@ -9,6 +9,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runStreams, timeOneStream, type StreamRequest, type StreamRun } from './clients/streams';
 import { postBigEvent, postChat, postLarge } from './clients/oneShot';
+import { runTimedLoop } from './clients/timedLoop';
 import { runWrk, writeWrkScript } from './clients/wrk';
 import { closeOnSignals, proxiedUrls, startEnvironment, type BenchEnvironment } from './environment';
 import { optionsOrExitCode } from './commandLine';
@@ -21,7 +22,7 @@ import { buildRows, PATHS, type BenchResults, type JsonRun, type PathName } from
 import { roundOrder, splitAcrossRounds } from './lib/rounds';
 import { streamStartOffsets } from './lib/streamSchedule';
 import { streamFigures, type StreamFailure, type StreamSample } from './lib/streamStats';
-import { median } from './lib/stats';
+import { median, summarize } from './lib/stats';
 import { formatNumber } from './lib/table';
 import { totalErrors } from './lib/wrk';
 import { writeResults } from './output';
@@ -40,6 +41,8 @@ const LARGE_ANSWER_REPEATS = 3;
 const LARGE_ANSWER_SETTLE_MS = 500;
 const STREAM_TIMEOUT_MS = 15_000;
 const STREAM_WARM_UP_CONCURRENCY = 64;
+/** Bound on one timed 1-connection loop whatever its duration (direct does ~70,000 in 2 s here). */
+const TIMED_LOOP_MAX_REQUESTS = 500_000;
 const LONE_REQUESTS = 60;
 const LONE_REQUEST_GAP_MS = 100;
 /** Long-prompt streams timed per path (split across rounds), each 4 chunks, LONE_REQUEST_GAP_MS apart. */
@@ -161,6 +164,24 @@ async function measureJson(env: BenchEnvironment, options: BenchOptions, results
         const errors = totalErrors(run.wrk.errors);
         if (errors > 0) results.problems.push(`${pathName} at ${connections} connections, round ${round + 1}: ${errors} errors ${JSON.stringify(run.wrk.errors)}`);
       }
+    }
+  }
+}
+
+/**
+ * The 1-connection load again, each request timed by a lean client of our own instead of wrk, in
+ * rounds with the paths rotated: what a lone caller waits, without wrk's own scheduling in its tail.
+ */
+async function measureTimedLoops(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
+  for (let round = 0; round < options.rounds; round += 1) {
+    for (const pathName of roundOrder(paths, round)) {
+      const durationMs = options.durationS * 1000;
+      const loop = await runTimedLoop({ url: env.urls[pathName]?.json as string, durationMs, maxRequests: TIMED_LOOP_MAX_REQUESTS, timeoutMs: 5_000 });
+      const summary = summarize(loop.latenciesMs);
+      if (loop.failures > 0) results.problems.push(`${pathName}: ${loop.failures} timed 1-connection requests did not answer 200`);
+      if (!summary) continue;
+      results.timedLoops.push({ path: pathName, round, requestsPerSec: summary.count / (durationMs / 1000), p50Ms: summary.p50, p99Ms: summary.p99 });
+      log(`timed 1 conn round ${round + 1} ${pathName.padEnd(7)} ${formatNumber(summary.count / (durationMs / 1000)).padStart(7)} req/s  p50 ${formatNumber(summary.p50)} ms  p99 ${formatNumber(summary.p99)} ms`);
     }
   }
 }
@@ -369,6 +390,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
   const results: BenchResults = {
     meta: describeRun(env, options),
     json: [],
+    timedLoops: [],
     streams: {},
     streamCpu: {},
     loneMs: {},
@@ -401,7 +423,10 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
       log(`the host took ${formatNumber(steal * 100)}% of this machine's CPU during the ${name} phase: absolute figures read low, ratios to direct and nginx hold better`);
     }
   };
-  await phase('json', () => measureJson(env, options, results, paths));
+  await phase('json', async () => {
+    await measureJson(env, options, results, paths);
+    await measureTimedLoops(env, options, results, paths);
+  });
   await phase('streams', () => measureStreams(env, options, results, paths));
   await phase('lone', () => measureLoneRequests(env, options, results, paths));
   await phase('long prompt', () => measureLongPromptStreams(env, options, results, paths));

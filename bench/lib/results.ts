@@ -26,6 +26,15 @@ export interface JsonRun {
   cpuSystemShare?: number;
 }
 
+/** One round of the per-request timed 1-connection loop (../clients/timedLoop) on one path. */
+export interface TimedLoopRound {
+  path: PathName;
+  round: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
 export interface LargeAnswer {
   bytes: number;
   /** Peak RSS while passing the answer through, minus RSS just before, kB. */
@@ -42,6 +51,8 @@ export interface StreamCpu {
 export interface BenchResults {
   meta: Record<string, string | number | boolean>;
   json: JsonRun[];
+  /** 1 connection, each request timed by the client itself (cross-check of wrk's 1-connection figures). */
+  timedLoops: TimedLoopRound[];
   /** Samples of every round pooled per path. */
   streams: Partial<Record<PathName, StreamFigures>>;
   /** Sidecar and nginx proxy only: direct's streams are served by the measuring process itself. */
@@ -134,6 +145,21 @@ function jsonRows(results: BenchResults, connections: number, withThroughput: bo
   return rows;
 }
 
+/** Same request, same connection count as wrk's 1-connection rows; medians over rounds; no target (those are wrk's). */
+function timedLoopRows(results: BenchResults): Row[] {
+  const section = 'plain JSON, timed per request at 1 connection (node:net client)';
+  const figure = (pick: (round: TimedLoopRound) => number) => perPath((path) => median(results.timedLoops.filter((round) => round.path === path).map(pick)));
+  const p50 = figure((round) => round.p50Ms);
+  const p99 = figure((round) => round.p99Ms);
+  return [
+    valueRow(section, 'requests per second', 'req/s', figure((round) => round.requestsPerSec)),
+    valueRow(section, 'latency p50', 'ms', p50),
+    valueRow(section, 'latency p99', 'ms', p99),
+    addedRow(section, 'added latency p50', 'ms', p50),
+    addedRow(section, 'added latency p99', 'ms', p99),
+  ];
+}
+
 function loneRows(results: BenchResults): Row[] {
   const section = 'plain JSON, lone requests 100 ms apart (node:http client)';
   const summaries = perPath((path) => summarize(results.loneMs[path] ?? []));
@@ -219,5 +245,5 @@ function resourceRows(results: BenchResults): Row[] {
 }
 
 export function buildRows(results: BenchResults): Row[] {
-  return [...jsonRows(results, 1, false, true), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...longPromptRows(results), ...bigEventRows(results), ...resourceRows(results)];
+  return [...jsonRows(results, 1, false, true), ...timedLoopRows(results), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...longPromptRows(results), ...bigEventRows(results), ...resourceRows(results)];
 }

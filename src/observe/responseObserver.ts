@@ -1,6 +1,9 @@
 /**
  * Watches one response body on its way to the client. Bytes are forwarded as they arrive;
- * a side copy is parsed to learn model, usage, errors and chunk timing. The only change ever
+ * a side copy is parsed to learn model, usage, errors and chunk timing. Reading comes after
+ * relaying: `relay()` does only what the client's bytes depend on, and `catchUp()`, called once
+ * they are written, reads what was relayed (issue 5: the first chunk reaches the client without
+ * waiting for its usage and model to be read). The only change ever
  * made to what the client receives is hiding usage data the sidecar itself asked for, and then
  * only at event granularity (a client cannot act on half an event anyway).
  *
@@ -32,6 +35,9 @@ export interface ObserverOptions {
 /** Stream gaps kept per call; beyond this the histogram sees a sample, memory stays bounded. */
 const MAX_GAPS = 10_000;
 
+/** What was relayed and is still to be read, with the time it arrived (chunk timing is arrival time). */
+type Unread = { arrivedAt: number; chunk: Buffer } | { arrivedAt: number; event: FramedEvent; json: LayoutMembers };
+
 export class ResponseObserver {
   readonly facts: ResponseFacts = { usage: {} };
   /** performance.now() when the first content chunk completed. */
@@ -51,6 +57,11 @@ export class ResponseObserver {
   /** Set while a compressed body is decoded off the hot path; undefined when observation is synchronous. */
   private readonly decoded: Promise<void> | undefined;
   private readonly rewriting: boolean;
+  private unread: Unread[] = [];
+  /** Once rewriting stops (telemetry failed), what the parser held back has gone out in front of the next bytes. */
+  private heldBackReleased = false;
+  /** Arrival time of what is being read now. */
+  private arrivedAt = 0;
 
   constructor(private readonly options: ObserverOptions) {
     this.sse = options.framing === 'sse' ? new SseParser() : undefined;
@@ -63,29 +74,59 @@ export class ResponseObserver {
 
   /** Observe a chunk from the provider and return what the client must receive now. */
   forward(chunk: Buffer): Buffer {
+    const out = this.relay(chunk);
+    this.catchUp();
+    return out;
+  }
+
+  /**
+   * What the client must receive now for this chunk from the provider. Only a stream whose
+   * injected usage is hidden needs its events framed (and their members located) first; reading
+   * them waits for `catchUp()`.
+   */
+  relay(chunk: Buffer): Buffer {
     if (this.decoder) {
+      // Decoded on zlib's own schedule: reading is already off the relaying path.
       if (!this.broken) this.decoder.write(chunk);
       return chunk;
     }
+    const arrivedAt = performance.now();
     if (!this.rewriting) {
-      this.observe(chunk);
+      if (!this.broken) this.unread.push({ arrivedAt, chunk });
       return chunk;
     }
-    return this.observeAndRewrite(chunk);
+    return this.relayRewritten(chunk, arrivedAt);
   }
 
-  /** End of the provider's body: returns any held-back bytes the client must still receive. */
+  /** Read everything relayed so far (model, usage, errors, chunk timing). Cheap when there is nothing new. */
+  catchUp(): void {
+    if (this.unread.length === 0) return;
+    const unread = this.unread;
+    this.unread = [];
+    for (const item of unread) {
+      this.arrivedAt = item.arrivedAt;
+      if ('chunk' in item) this.observe(item.chunk);
+      else this.readEvent(item.event, item.json);
+    }
+  }
+
+  /** End of the provider's body: returns any held-back bytes the client must still receive (everything is read by then). */
   endOfBody(): Buffer {
     if (this.decoder) {
       this.decoder.end();
       return NO_BYTES;
     }
     if (this.rewriting) {
-      if (this.broken) return NO_BYTES;
+      if (this.broken) return this.takeHeldBack();
+      const arrivedAt = performance.now();
       const heldBack = this.sse?.remainder ?? NO_BYTES;
       const events = this.guard('sse', () => this.sse?.end());
-      return events === undefined ? heldBack : this.rewriteEvents(events);
+      const tail = events === undefined ? heldBack : this.rewriteEvents(events, arrivedAt);
+      this.catchUp();
+      return tail;
     }
+    this.catchUp();
+    this.arrivedAt = performance.now();
     this.finishObservation();
     return NO_BYTES;
   }
@@ -95,7 +136,14 @@ export class ResponseObserver {
    * client still gets every byte a direct call would have (it is never rewritten: it never ended).
    */
   releaseHeldBack(): Buffer {
-    return this.rewriting && !this.broken ? (this.sse?.remainder ?? NO_BYTES) : NO_BYTES;
+    return this.rewriting ? this.takeHeldBack() : NO_BYTES;
+  }
+
+  /** The unfinished event the parser holds, once: from then on every byte passes straight through. */
+  private takeHeldBack(): Buffer {
+    if (this.heldBackReleased) return NO_BYTES;
+    this.heldBackReleased = true;
+    return this.sse?.remainder ?? NO_BYTES;
   }
 
   /** Resolves once the side copy is fully parsed; undefined when it already is (only decompression is asynchronous). */
@@ -105,7 +153,10 @@ export class ResponseObserver {
 
   private attachDecoder(decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress): Promise<void> {
     return new Promise((resolve) => {
-      decoder.on('data', (plain: Buffer) => this.observe(plain));
+      decoder.on('data', (plain: Buffer) => {
+        this.arrivedAt = performance.now();
+        this.observe(plain);
+      });
       decoder.on('end', () => {
         this.finishObservation();
         resolve();
@@ -131,22 +182,29 @@ export class ResponseObserver {
     else this.parseBody();
   }
 
-  private observeAndRewrite(chunk: Buffer): Buffer {
-    if (this.broken) return chunk;
+  private relayRewritten(chunk: Buffer, arrivedAt: number): Buffer {
+    if (this.broken) {
+      const heldBack = this.takeHeldBack();
+      return heldBack.length === 0 ? chunk : Buffer.concat([heldBack, chunk]);
+    }
     const heldBack = this.sse?.remainder ?? NO_BYTES;
     const events = this.guard('sse', () => this.sse?.push(chunk));
-    // Parser failure: release what was held back and pass everything through from now on.
-    if (events === undefined) return Buffer.concat([heldBack, chunk]);
-    return this.rewriteEvents(events);
+    if (events === undefined) {
+      // Parser failure: release what was held back before this chunk and pass everything through from now on.
+      this.heldBackReleased = true;
+      return Buffer.concat([heldBack, chunk]);
+    }
+    return this.rewriteEvents(events, arrivedAt);
   }
 
-  /** The events' bytes as the client gets them; an event kept as it is costs no copy. */
-  private rewriteEvents(events: FramedEvent[]): Buffer {
+  /** The events' bytes as the client gets them; an event kept as it is costs no copy. Each is read later, by catchUp. */
+  private rewriteEvents(events: FramedEvent[], arrivedAt: number): Buffer {
     const out: Buffer[] = [];
     for (const event of events) {
-      const json = this.handleEvent(event);
+      const json = this.guard('event', () => eventMembers(event.data, dataBytes(event))) ?? NO_MEMBERS;
       const bytes = this.rewriteOne(event, json);
       if (bytes.length > 0) out.push(bytes);
+      this.unread.push({ arrivedAt, event, json });
     }
     return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
   }
@@ -163,21 +221,20 @@ export class ResponseObserver {
   }
 
   private handleEvents(events: StreamEvent[]): void {
-    for (const event of events) this.handleEvent(event);
+    for (const event of events) {
+      const json = this.guard('event', () => eventMembers(event.data, dataBytes(event)));
+      if (json !== undefined) this.readEvent(event, json);
+    }
   }
 
-  private handleEvent(event: StreamEvent | FramedEvent): LayoutMembers {
-    let json = NO_MEMBERS;
-    const result = this.guard('event', () => {
-      json = eventMembers(event.data, dataBytes(event));
-      return this.options.dialect.readStreamEvent(event, this.facts, json);
-    });
+  private readEvent(event: StreamEvent, json: LayoutMembers): void {
+    if (this.broken) return;
+    const result = this.guard('event', () => this.options.dialect.readStreamEvent(event, this.facts, json));
     if (result?.content) this.markContent();
-    return json;
   }
 
   private markContent(): void {
-    const now = performance.now();
+    const now = this.arrivedAt;
     if (this.firstContentAt === undefined) this.firstContentAt = now;
     else if (this.lastContentAt !== undefined && this.chunkGapsSeconds.length < MAX_GAPS) {
       this.chunkGapsSeconds.push((now - this.lastContentAt) / 1000);

@@ -35,7 +35,9 @@ export class Exchange {
   hideInjectedUsage = false;
   observer: ResponseObserver | undefined;
   status: number | undefined;
-  private rateLimits: readonly RateLimitReading[] = [];
+  /** Kept as received and read when the call is recorded: nothing but relaying sits between the provider's head and the client's. */
+  private responseHeaders: IncomingHttpHeaders | undefined;
+  private responseHeadersAtMs = 0;
   private finished = false;
 
   constructor(
@@ -46,11 +48,9 @@ export class Exchange {
 
   responseStarted(status: number, headers: IncomingHttpHeaders): void {
     this.status = status;
-    try {
-      this.rateLimits = readRateLimitHeaders(headers, Date.now());
-    } catch (error) {
-      this.services.telemetryError('ratelimit_headers', error);
-    }
+    this.responseHeaders = headers;
+    // Reset times may be absolute; a stream can end minutes after its head, so keep the head's clock.
+    this.responseHeadersAtMs = Date.now();
   }
 
   /** Record the call once; later calls (e.g. a close after an error) are ignored. */
@@ -74,6 +74,8 @@ export class Exchange {
   }
 
   private measure(outcome: Outcome, endedAt: number): CompletedCall {
+    // A client that left mid-stream ends the call between a relayed chunk and its reading.
+    this.observer?.catchUp();
     const response = this.observer?.facts ?? { usage: {} };
     const facts = this.facts;
     const streaming = facts?.streaming === true;
@@ -98,8 +100,18 @@ export class Exchange {
       usage: facts?.operation === 'embeddings' ? { ...response.usage, output: undefined } : response.usage,
       costUsd,
       extraAttributes: this.extraAttributes,
-      rateLimits: this.rateLimits,
+      rateLimits: this.readRateLimits(),
     };
+  }
+
+  private readRateLimits(): readonly RateLimitReading[] {
+    if (this.responseHeaders === undefined) return [];
+    try {
+      return readRateLimitHeaders(this.responseHeaders, this.responseHeadersAtMs);
+    } catch (error) {
+      this.services.telemetryError('ratelimit_headers', error);
+      return [];
+    }
   }
 
   private safeCost(responseModel: string | undefined, usage: TokenUsage): number | undefined {

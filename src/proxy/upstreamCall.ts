@@ -38,7 +38,6 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       exchange.finish({ kind: 'cancelled' });
       this.controller?.abort(new Error(CLIENT_GONE));
     });
-    res.on('drain', () => this.controller?.resume());
   }
 
   /** The client is gone: nothing more to send upstream. */
@@ -73,9 +72,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.observer) return;
-    const out = this.observer.forward(chunk);
-    if (out.length > 0 && !this.res.write(out)) controller.pause();
+    const observer = this.observer;
+    if (!observer) return;
+    const out = observer.relay(chunk);
+    if (out.length > 0 && !this.res.write(out)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+    // The bytes are on their way to the client; reading what they say comes after, so no chunk waits for it.
+    observer.catchUp();
   }
 
   onResponseEnd(): void {

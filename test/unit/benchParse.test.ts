@@ -7,6 +7,7 @@ import { areaOf, summariseProfile, type CpuProfile } from '../../bench/lib/cpuPr
 import { OptionsError, parseBenchOptions, parseSoakOptions } from '../../bench/lib/options';
 import { conditionsBetween, readConditions } from '../../bench/lib/phaseConditions';
 import { parseMachineCpu, parseProcStat, parseProcStatus, parseSchedstat, readMemory, RssSampler, stealShare } from '../../bench/lib/procfs';
+import { completeResponse, ResponseFramingError } from '../../bench/lib/responseFraming';
 import { sentAtMs, SseEventSplitter, withoutSentTime } from '../../bench/lib/sseEvents';
 import { streamFigures, type StreamSample } from '../../bench/lib/streamStats';
 import { parseWrkLuaJson, parseWrkOutput, parseWrkText, parseWrkTime, RESULT_MARKER, WrkOutputError, wrkLuaScript } from '../../bench/lib/wrk';
@@ -213,6 +214,30 @@ describe('SSE framing of timed streams', () => {
     const figures = streamFigures([sample(65, 'aa', true), sample(64, 'bb'), { error: 'ECONNRESET' }], 65);
     expect(figures).toMatchObject({ streams: 2, failures: 1, incomplete: 1, newConnections: 1, digests: ['aa', 'bb'] });
     expect(figures.gapMs).toMatchObject({ count: 4, min: 20, max: 21 });
+  });
+});
+
+describe('response framing of the timed 1-connection client', () => {
+  const answer = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}';
+  const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+  it.each([
+    ['nothing yet', '', undefined],
+    ['half a head', answer.slice(0, 30), undefined],
+    ['the head, half the body', answer.slice(0, answer.length - 4), undefined],
+    ['the whole answer', answer, { status: 200, end: answer.length }],
+    ['an answer and the start of another', answer + 'HTTP/1.1 2', { status: 200, end: answer.length }],
+    ['a 429 with lower-case headers', 'HTTP/1.1 429 Too Many Requests\r\ncontent-length: 2\r\n\r\n{}', { status: 429, end: 55 }],
+  ])('%s', (_name, received, expected) => {
+    expect(completeResponse(bytes(received))).toEqual(expected);
+  });
+
+  it.each([
+    ['a chunked answer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n'],
+    ['something that is not HTTP', 'SSH-2.0-OpenSSH\r\n\r\n'],
+    ['a head that never ends', `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70_000)}`],
+  ])('refuses %s instead of timing a misread answer', (_name, received) => {
+    expect(() => completeResponse(bytes(received))).toThrow(ResponseFramingError);
   });
 });
 

@@ -150,6 +150,14 @@ describe('rows from a run', () => {
       { path: 'sidecar', connections: 1, round: 2, wrk: wrk(4_000, 0.25, 0.7) },
       { path: 'nginx', connections: 1, round: 2, wrk: wrk(9_000, 0.1, 0.45) },
     ],
+    timedLoops: [
+      { path: 'direct', round: 0, requestsPerSec: 30_000, p50Ms: 0.03, p99Ms: 0.05 },
+      { path: 'sidecar', round: 0, requestsPerSec: 8_000, p50Ms: 0.11, p99Ms: 0.4 },
+      { path: 'direct', round: 1, requestsPerSec: 31_000, p50Ms: 0.03, p99Ms: 0.07 },
+      { path: 'sidecar', round: 1, requestsPerSec: 7_000, p50Ms: 0.12, p99Ms: 3.5 },
+      { path: 'direct', round: 2, requestsPerSec: 29_000, p50Ms: 0.03, p99Ms: 0.06 },
+      { path: 'sidecar', round: 2, requestsPerSec: 8_500, p50Ms: 0.1, p99Ms: 0.45 },
+    ],
     streams: {},
     streamCpu: { sidecar: { cpuMs: 180, events: 2_600 }, nginx: { cpuMs: 30, events: 2_600 }, direct: { cpuMs: 5, events: 0 } },
     loneMs: { direct: [0.9, 0.8, 1.0], sidecar: [1.9, 2.0, 1.8, 5.0], nginx: [1.3] },
@@ -182,6 +190,17 @@ describe('rows from a run', () => {
     const added = find('plain JSON, 1 connection', 'added latency p99');
     expect(added?.sidecar).toBeCloseTo(0.4, 9);
     expect(verdict(added!)).toBe('ok');
+  });
+
+  it('gives the per-request timed 1-connection loop as medians over rounds, apart from the wrk rows and without a target', () => {
+    const section = 'plain JSON, timed per request at 1 connection';
+    expect(find(section, 'requests per second')).toMatchObject({ direct: 30_000, sidecar: 8_000, nginx: undefined });
+    expect(find(section, 'latency p99')).toMatchObject({ direct: 0.06, sidecar: 0.45 });
+    const added = find(section, 'added latency p99');
+    expect(added?.sidecar).toBeCloseTo(0.39, 9);
+    expect(added?.target).toBeUndefined();
+    // The wrk rows of the same connection count are still wrk's.
+    expect(find('plain JSON, 1 connection (wrk)', 'latency p99')).toMatchObject({ direct: 0.3, sidecar: 0.7 });
   });
 
   it('shows the worst round too, each round against direct in the same round', () => {

@@ -1,0 +1,91 @@
+/**
+ * ResponseObserver's two steps: `relay()` hands back the client's bytes without reading what
+ * they say, `catchUp()` reads it afterwards (issue 5: no chunk waits for its own usage and
+ * model to be read). And when reading fails mid-stream, every byte still reaches the client.
+ */
+import { ResponseObserver, type ObserverOptions } from '../../src/observe/responseObserver';
+import { createOpenAiDialect } from '../../src/providers/openai';
+import type { ProviderDialect } from '../../src/providers/types';
+
+const openai = createOpenAiDialect({ id: 'openai', injectStreamUsage: true });
+
+function chunkEvent(index: number, extra = ''): string {
+  return `data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":{"content":"w${index}"}}]${extra}}\n\n`;
+}
+const USAGE_ONLY = 'data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}\n\n';
+
+function observer(options: Partial<ObserverOptions> = {}, errors: string[] = []): ResponseObserver {
+  return new ResponseObserver({
+    dialect: openai,
+    framing: 'sse',
+    hideInjectedUsage: false,
+    maxBodyBytes: 1 << 20,
+    timeJsonChunks: false,
+    onTelemetryError: (stage) => errors.push(stage),
+    ...options,
+  });
+}
+
+describe.each([
+  ['as sent', false],
+  ['with injected usage hidden', true],
+])('relay, then catch up: a stream %s', (_name, hideInjectedUsage) => {
+  test('relay returns the bytes and reads nothing; catchUp reads them with the time they arrived', () => {
+    const watcher = observer({ hideInjectedUsage });
+    const before = performance.now();
+    const out = watcher.relay(Buffer.from(chunkEvent(0, hideInjectedUsage ? ',"usage":null' : '')));
+    const relayedBy = performance.now();
+    expect(out.toString()).toBe(chunkEvent(0));
+    expect(watcher.facts.responseModel).toBeUndefined();
+    expect(watcher.firstContentAt).toBeUndefined();
+
+    watcher.catchUp();
+    expect(watcher.facts.responseModel).toBe('gpt-4o-mini-2024-07-18');
+    expect(watcher.firstContentAt).toBeGreaterThanOrEqual(before);
+    expect(watcher.firstContentAt).toBeLessThanOrEqual(relayedBy);
+  });
+
+  test('everything relayed is read by the end of the body, usage included', () => {
+    const watcher = observer({ hideInjectedUsage });
+    const relayed = [watcher.relay(Buffer.from(chunkEvent(0))), watcher.relay(Buffer.from(chunkEvent(1))), watcher.relay(Buffer.from(USAGE_ONLY))];
+    relayed.push(watcher.endOfBody());
+    expect(watcher.facts.usage).toEqual({ input: 7, output: 3 });
+    expect(watcher.chunkGapsSeconds).toHaveLength(1);
+    const client = Buffer.concat(relayed).toString();
+    expect(client).toBe(hideInjectedUsage ? chunkEvent(0) + chunkEvent(1) : chunkEvent(0) + chunkEvent(1) + USAGE_ONLY);
+  });
+});
+
+describe('reading fails mid-stream: the bytes still flow', () => {
+  /** openai's reading, except that it throws on the event carrying `w1`. */
+  const failsOnSecond: ProviderDialect = {
+    ...openai,
+    readStreamEvent: (event, facts, json) => {
+      if (event.data.includes('"w1"')) throw new Error('a bug in a provider module');
+      return openai.readStreamEvent(event, facts, json);
+    },
+  };
+
+  test.each([
+    ['the provider finishes', 'end'],
+    ['the provider breaks off', 'break'],
+  ])('an event held back for rewriting goes out whole after the failure, when %s', (_name, ending) => {
+    const errors: string[] = [];
+    const watcher = observer({ dialect: failsOnSecond, hideInjectedUsage: true }, errors);
+    const second = chunkEvent(1, ',"usage":null');
+    const third = chunkEvent(2, ',"usage":null');
+    // The chunk with the failing event also starts the third event, which the rewriting holds back.
+    const pieces = [chunkEvent(0, ',"usage":null'), second + third.slice(0, 20), third.slice(20)];
+    const client: Buffer[] = [];
+    for (const piece of ending === 'end' ? pieces : pieces.slice(0, 2)) {
+      client.push(watcher.relay(Buffer.from(piece)));
+      watcher.catchUp();
+    }
+    client.push(ending === 'end' ? watcher.endOfBody() : watcher.releaseHeldBack());
+
+    expect(errors).toEqual(['event']);
+    // Rewritten up to the failure; from there on the provider's bytes as they came, nothing lost.
+    const expected = chunkEvent(0) + chunkEvent(1) + (ending === 'end' ? third : third.slice(0, 20));
+    expect(Buffer.concat(client).toString()).toBe(expected);
+  });
+});
