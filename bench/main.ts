@@ -173,15 +173,16 @@ async function measureJson(env: BenchEnvironment, options: BenchOptions, results
  * rounds with the paths rotated: what a lone caller waits, without wrk's own scheduling in its tail.
  */
 async function measureTimedLoops(env: BenchEnvironment, options: BenchOptions, results: BenchResults, paths: readonly PathName[]): Promise<void> {
+  const durationMs = options.durationS * 1000;
   for (let round = 0; round < options.rounds; round += 1) {
     for (const pathName of roundOrder(paths, round)) {
-      const durationMs = options.durationS * 1000;
       const loop = await runTimedLoop({ url: env.urls[pathName]?.json as string, durationMs, maxRequests: TIMED_LOOP_MAX_REQUESTS, timeoutMs: 5_000 });
       const summary = summarize(loop.latenciesMs);
       if (loop.failures > 0) results.problems.push(`${pathName}: ${loop.failures} timed 1-connection requests did not answer 200`);
       if (!summary) continue;
-      results.timedLoops.push({ path: pathName, round, requestsPerSec: summary.count / (durationMs / 1000), p50Ms: summary.p50, p99Ms: summary.p99 });
-      log(`timed 1 conn round ${round + 1} ${pathName.padEnd(7)} ${formatNumber(summary.count / (durationMs / 1000)).padStart(7)} req/s  p50 ${formatNumber(summary.p50)} ms  p99 ${formatNumber(summary.p99)} ms`);
+      const requestsPerSec = summary.count / options.durationS;
+      results.timedLoops.push({ path: pathName, round, requestsPerSec, p50Ms: summary.p50, p99Ms: summary.p99 });
+      log(`timed 1 conn round ${round + 1} ${pathName.padEnd(7)} ${formatNumber(requestsPerSec).padStart(7)} req/s  p50 ${formatNumber(summary.p50)} ms  p99 ${formatNumber(summary.p99)} ms`);
     }
   }
 }

@@ -201,7 +201,7 @@ export class ResponseObserver {
   private rewriteEvents(events: FramedEvent[], arrivedAt: number): Buffer {
     const out: Buffer[] = [];
     for (const event of events) {
-      const json = this.guard('event', () => eventMembers(event.data, dataBytes(event))) ?? NO_MEMBERS;
+      const json = this.layoutOf(event);
       const bytes = this.rewriteOne(event, json);
       if (bytes.length > 0) out.push(bytes);
       this.unread.push({ arrivedAt, event, json });
@@ -221,10 +221,12 @@ export class ResponseObserver {
   }
 
   private handleEvents(events: StreamEvent[]): void {
-    for (const event of events) {
-      const json = this.guard('event', () => eventMembers(event.data, dataBytes(event)));
-      if (json !== undefined) this.readEvent(event, json);
-    }
+    for (const event of events) this.readEvent(event, this.layoutOf(event));
+  }
+
+  /** The event data's members; none when they cannot be located (the observer is then broken and reads no more). */
+  private layoutOf(event: StreamEvent | FramedEvent): LayoutMembers {
+    return this.guard('event', () => eventMembers(event.data, dataBytes(event))) ?? NO_MEMBERS;
   }
 
   private readEvent(event: StreamEvent, json: LayoutMembers): void {
