@@ -33,23 +33,21 @@ export function forwardOnRoute(route: Route, rest: string, req: IncomingMessage,
   const exchange = new Exchange(route, options.services, options.headerAttributes(req));
   // Built now so a client that leaves while its body is still being read is noticed too.
   const call = new UpstreamCall(res, exchange, rest, options);
-  inspectRequest(req, rest, exchange, options).then(
-    () => sendUpstream(route, rest, req, exchange, call, options.upstreamPool),
-    () => {
+  const plan = bodyPlan(req, options.maxBodyBytes);
+  if (plan === 'too_large') options.services.telemetryError('request_too_large', undefined);
+  if (plan !== 'read') {
+    inspectRequest(req, rest, exchange, NO_MEMBERS, options);
+    sendUpstream(route, rest, req, exchange, call, options.upstreamPool);
+    return;
+  }
+  readBody(req, options.maxBodyBytes, (read) => {
+    if (read instanceof Error) {
       // The client's body could not be read (it went away): nothing to forward.
       exchange.finish({ kind: 'cancelled' });
       res.destroy();
-    },
-  );
-}
-
-async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exchange, options: RouteProxyOptions): Promise<void> {
-  const dialect = exchange.route.provider.dialect;
-  let body = NO_MEMBERS;
-  const plan = bodyPlan(req, options.maxBodyBytes);
-  if (plan === 'too_large') options.services.telemetryError('request_too_large', undefined);
-  if (plan === 'read') {
-    const read = await readBody(req, options.maxBodyBytes);
+      return;
+    }
+    let body = NO_MEMBERS;
     if (read.kind === 'complete') {
       exchange.upstreamBody = read.body;
       // Only the members the dialect reads are parsed; a 200 KiB conversation is scanned, not
@@ -58,7 +56,14 @@ async function inspectRequest(req: IncomingMessage, rest: string, exchange: Exch
     } else {
       options.services.telemetryError('request_too_large', undefined);
     }
-  }
+    inspectRequest(req, rest, exchange, body, options);
+    sendUpstream(route, rest, req, exchange, call, options.upstreamPool);
+  });
+}
+
+/** What the dialect makes of the request, and the body rewrite it asks for; a failure here is telemetry's, never the call's. */
+function inspectRequest(req: IncomingMessage, rest: string, exchange: Exchange, body: LayoutMembers, options: RouteProxyOptions): void {
+  const dialect = exchange.route.provider.dialect;
   try {
     const query = rest.indexOf('?');
     const view: RequestView = { method: req.method ?? 'GET', path: query === -1 ? rest : rest.slice(0, query), body };
