@@ -12,9 +12,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
-import { parseJson } from '../providers/json';
 import type { ProviderDialect, ResponseFacts, ResponseFraming, StreamEvent } from '../providers/types';
-import { eventMembers, NO_MEMBERS, type LayoutMembers } from './jsonMembers';
+import { documentsOf, eventMembers, NO_MEMBERS, type LayoutMembers } from './jsonMembers';
 import { NdjsonParser } from './ndjsonParser';
 import { NO_BYTES, SseParser, type FramedEvent } from './sseParser';
 
@@ -36,7 +35,11 @@ export interface ObserverOptions {
 const MAX_GAPS = 10_000;
 
 /** What was relayed and is still to be read, with the time it arrived (chunk timing is arrival time). */
-type Unread = { arrivedAt: number; chunk: Buffer } | { arrivedAt: number; event: FramedEvent; json: LayoutMembers };
+type Unread =
+  | { arrivedAt: number; chunk: Buffer }
+  | { arrivedAt: number; event: FramedEvent; json: LayoutMembers }
+  /** The body ended: what is still held (a whole JSON body, an unterminated last event) is read then. */
+  | { arrivedAt: number; endOfBody: true };
 
 export class ResponseObserver {
   readonly facts: ResponseFacts = { usage: {} };
@@ -106,11 +109,16 @@ export class ResponseObserver {
     for (const item of unread) {
       this.arrivedAt = item.arrivedAt;
       if ('chunk' in item) this.observe(item.chunk);
-      else this.readEvent(item.event, item.json);
+      else if ('event' in item) this.readEvent(item.event, item.json);
+      else this.finishObservation();
     }
   }
 
-  /** End of the provider's body: returns any held-back bytes the client must still receive (everything is read by then). */
+  /**
+   * End of the provider's body: returns any held-back bytes the client must still receive. As with
+   * `relay()`, what the end leaves to read (a whole JSON answer, an unterminated last event) waits
+   * for `catchUp()`, so the client's last bytes do not wait for it.
+   */
   endOfBody(): Buffer {
     if (this.decoder) {
       this.decoder.end();
@@ -121,13 +129,9 @@ export class ResponseObserver {
       const arrivedAt = performance.now();
       const heldBack = this.sse?.remainder ?? NO_BYTES;
       const events = this.guard('sse', () => this.sse?.end());
-      const tail = events === undefined ? heldBack : this.rewriteEvents(events, arrivedAt);
-      this.catchUp();
-      return tail;
+      return events === undefined ? heldBack : this.rewriteEvents(events, arrivedAt);
     }
-    this.catchUp();
-    this.arrivedAt = performance.now();
-    this.finishObservation();
+    if (!this.broken) this.unread.push({ arrivedAt: performance.now(), endOfBody: true });
     return NO_BYTES;
   }
 
@@ -259,15 +263,17 @@ export class ResponseObserver {
 
   private parseBody(): void {
     if (this.bodyTooLarge || this.bodyBytes === 0) return;
-    const body = Buffer.concat(this.bodyParts, this.bodyBytes).toString('utf8');
+    const body = this.bodyParts.length === 1 ? (this.bodyParts[0] as Buffer) : Buffer.concat(this.bodyParts, this.bodyBytes);
     this.bodyParts = [];
-    const json = parseJson(body);
-    if (json === undefined) {
+    const documents = documentsOf(body);
+    if (documents === undefined) {
       this.bodyUnreadable = true;
       this.options.onTelemetryError('response_not_json', undefined);
       return;
     }
-    this.guard('body', () => this.options.dialect.readBody(json, this.facts));
+    this.guard('body', () => {
+      for (const document of documents) this.options.dialect.readBody(document, this.facts);
+    });
   }
 
   private guard<T>(stage: string, work: () => T): T | undefined {

@@ -36,13 +36,13 @@ export const anthropicDialect: ProviderDialect = {
       streaming: request.body.get('stream') === true,
     };
   },
-  readBody(json: unknown, facts: ResponseFacts): void {
-    if (field(json, 'type') === 'error' || asObject(field(json, 'error'))) {
-      markFailed(facts, identifier(field(json, 'error', 'type')));
+  readBody(json: JsonMembers, facts: ResponseFacts): void {
+    if (json.get('type') === 'error' || asObject(json.get('error'))) {
+      markFailed(facts, identifier(field(json.get('error'), 'type')));
     }
-    const model = text(field(json, 'model'));
+    const model = text(json.get('model'));
     if (model) facts.responseModel = model;
-    applyUsage(field(json, 'usage'), facts);
+    applyUsage(json.get('usage'), facts);
   },
   readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
     const type = text(json.get('type')) ?? event.event;

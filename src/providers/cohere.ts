@@ -34,8 +34,8 @@ export const cohereDialect: ProviderDialect = {
       streaming: request.body.get('stream') === true,
     };
   },
-  readBody(json: unknown, facts: ResponseFacts): void {
-    readUsage(json, facts);
+  readBody(json: JsonMembers, facts: ResponseFacts): void {
+    readBilledUnits(asObject(field(json.get('usage'), 'billed_units')) ?? asObject(field(json.get('meta'), 'billed_units')), facts);
   },
   readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
     // v2 SSE: `message-end` carries `delta.usage`; v1 NDJSON: `stream-end` carries the full response.
@@ -47,7 +47,10 @@ export const cohereDialect: ProviderDialect = {
 };
 
 function readUsage(json: unknown, facts: ResponseFacts): void {
-  const billed = asObject(field(json, 'usage', 'billed_units')) ?? asObject(field(json, 'meta', 'billed_units'));
+  readBilledUnits(asObject(field(json, 'usage', 'billed_units')) ?? asObject(field(json, 'meta', 'billed_units')), facts);
+}
+
+function readBilledUnits(billed: Record<string, unknown> | undefined, facts: ResponseFacts): void {
   if (!billed) return;
   const input = count(billed.input_tokens);
   const output = count(billed.output_tokens);

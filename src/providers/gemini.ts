@@ -4,7 +4,7 @@
  * so `thoughtsTokenCount` is added. `promptTokenCount` already includes cached content, and
  * tool-use prompt tokens are input too.
  */
-import { asObject, count, identifier, markFailed, membersOf, sumReported, text } from './json';
+import { asObject, count, identifier, markFailed, sumReported, text } from './json';
 import type { JsonMembers, ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
 const METHOD_PATH = /\/models\/([^/:]+):([A-Za-z]+)$/;
@@ -30,14 +30,8 @@ export const geminiDialect: ProviderDialect = {
     if (!match || !operation) return undefined;
     return { operation, requestModel: decodeSegment(match[1] ?? ''), streaming: method === 'streamGenerateContent' };
   },
-  readBody(json: unknown, facts: ResponseFacts): void {
-    // Without `alt=sse` a stream arrives as one JSON array of responses.
-    if (Array.isArray(json)) {
-      for (const item of json) readResponse(membersOf(item), facts);
-      return;
-    }
-    readResponse(membersOf(json), facts);
-  },
+  // Without `alt=sse` a stream arrives as one JSON array of responses, read one by one.
+  readBody: readResponse,
   readStreamEvent(_event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
     readResponse(json, facts);
     return { content: json.hasItems('candidates') };

@@ -2,7 +2,7 @@
  * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`), streamed as NDJSON by
  * default, plus its OpenAI-compatible `/v1` API, which the OpenAI dialect handles.
  */
-import { asObject, count, markFailed, membersOf, text } from './json';
+import { asObject, count, markFailed, text } from './json';
 import { createOpenAiDialect, openAiErrorBody } from './openai';
 import type { JsonMembers, ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
@@ -36,13 +36,9 @@ export const ollamaDialect: ProviderDialect = {
   rewriteRequest(request, facts) {
     return isNative(request.path) ? undefined : openAiCompatible.rewriteRequest?.(request, facts);
   },
-  readBody(json: unknown, facts: ResponseFacts): void {
-    const members = membersOf(json);
-    if (isOpenAiShaped(members)) {
-      openAiCompatible.readBody(json, facts);
-      return;
-    }
-    readNative(members, facts);
+  readBody(json: JsonMembers, facts: ResponseFacts): void {
+    if (isOpenAiShaped(json)) openAiCompatible.readBody(json, facts);
+    else readNative(json, facts);
   },
   readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult {
     if (isOpenAiShaped(json) || event.data === '[DONE]') {

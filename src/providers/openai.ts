@@ -42,7 +42,7 @@ export function createOpenAiDialect(options: OpenAiDialectOptions): ProviderDial
     id: options.id,
     describeRequest,
     rewriteRequest: options.injectStreamUsage ? askForStreamUsage : undefined,
-    readBody,
+    readBody: readResponse,
     readStreamEvent,
     rewriteInjectedEvent,
     errorBody: openAiErrorBody,
@@ -75,10 +75,6 @@ function askForStreamUsage(request: RequestView, facts: RequestFacts): RequestRe
   };
 }
 
-function readBody(json: unknown, facts: ResponseFacts): void {
-  readResponse(membersOf(json), facts);
-}
-
 /** A whole answer, or one chunk of a chat/completions stream: error, model and usage. */
 function readResponse(json: JsonMembers, facts: ResponseFacts): void {
   const error = asObject(json.get('error'));
@@ -105,7 +101,7 @@ function readStreamEvent(_event: StreamEvent, facts: ResponseFacts, json: JsonMe
 /** Responses API stream: `response.created` / `response.completed` carry the whole response object. */
 function readResponsesEvent(type: string, json: JsonMembers, facts: ResponseFacts): StreamEventResult {
   const response = json.get('response');
-  if (response !== undefined) readBody(response, facts);
+  if (response !== undefined) readResponse(membersOf(response), facts);
   return { content: type.endsWith('.delta') };
 }
 

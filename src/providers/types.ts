@@ -106,8 +106,12 @@ export interface ProviderDialect {
   describeRequest(request: RequestView): RequestFacts | undefined;
   /** Optional request body rewrite (only ever to obtain usage the client did not ask for). */
   rewriteRequest?(request: RequestView, facts: RequestFacts): RequestRewrite | undefined;
-  /** Read a complete JSON response body (non-streaming answers, errors, JSON-array streams). */
-  readBody(json: unknown, facts: ResponseFacts): void;
+  /**
+   * Read one JSON document of a complete response body (a non-streaming answer, an error): its
+   * top-level members, each parsed only when asked for. A body that is an array of documents
+   * (Gemini's stream without `alt=sse`) is read one item after the other.
+   */
+  readBody(json: JsonMembers, facts: ResponseFacts): void;
   /** Read one stream event; `json` is its data's members (none for `[DONE]` or text that is not an object). */
   readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult;
   /** The body of an error the sidecar answers itself, in this API's own error shape, so SDKs parse it. */

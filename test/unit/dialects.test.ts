@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { objectLayout } from '../../src/observe/jsonLayout';
-import { eventMembers, LayoutMembers } from '../../src/observe/jsonMembers';
+import { documentsOf, eventMembers, LayoutMembers } from '../../src/observe/jsonMembers';
 import { setTopLevelMembers } from '../../src/observe/jsonText';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
 import { framingFor, ResponseObserver } from '../../src/observe/responseObserver';
@@ -17,6 +17,17 @@ import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamE
 import { randomChunks } from '../helpers/chunking';
 import { withoutMember } from '../helpers/withoutMember';
 import { loadCorpus, normalisedTokens, OPERATION_FOR_API, ROUTE_FOR_PROVIDER, type CorpusExchange } from '../helpers/corpus';
+
+/** A body as the observer hands it to the dialect: its bytes, as documents (see documentsOf). */
+function readBodyText(dialect: ProviderDialect, text: string, facts: ResponseFacts): void {
+  for (const document of documentsOf(Buffer.from(text)) ?? []) dialect.readBody(document, facts);
+}
+
+/** `value` as a response body on the wire. */
+function readBodyValue(dialect: ProviderDialect, value: unknown, facts: ResponseFacts): void {
+  const text = JSON.stringify(value);
+  if (text !== undefined) readBodyText(dialect, text, facts);
+}
 
 const openai = createOpenAiDialect({ id: 'openai', injectStreamUsage: true });
 const openaiAsIs = createOpenAiDialect({ id: 'openai-compatible', injectStreamUsage: false });
@@ -436,7 +447,8 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
 describe('readBody / readStreamEvent: hand-written payloads', () => {
   test('openai chat body', () => {
     const facts = newFacts();
-    openai.readBody(
+    readBodyValue(
+      openai,
       {
         model: 'gpt-4o-mini-2024-07-18',
         usage: { prompt_tokens: 1149, completion_tokens: 353, prompt_tokens_details: { cached_tokens: 1024 }, completion_tokens_details: { reasoning_tokens: 0 } },
@@ -449,7 +461,7 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
 
   test('openai responses body uses input/output names', () => {
     const facts = newFacts();
-    openai.readBody({ model: 'gpt-5-nano', error: null, usage: { input_tokens: 10, output_tokens: 20, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 12 } } }, facts);
+    readBodyValue(openai, { model: 'gpt-5-nano', error: null, usage: { input_tokens: 10, output_tokens: 20, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 12 } } }, facts);
     expect(definedUsage(facts.usage)).toEqual({ input: 10, output: 20, cacheRead: 0, reasoning: 12 });
     expect(facts.failed).toBeUndefined();
   });
@@ -463,12 +475,12 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
     ];
     for (const [body, code] of cases) {
       const facts = newFacts();
-      openai.readBody(body, facts);
+      readBodyValue(openai, body, facts);
       expect(facts.failed).toBe(true);
       expect(facts.errorCode).toBe(code);
     }
     const ok = newFacts();
-    openai.readBody({ error: null, error_message: 'x' }, ok);
+    readBodyValue(openai, { error: null, error_message: 'x' }, ok);
     expect(ok.failed).toBeUndefined();
   });
 
@@ -515,7 +527,7 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
 
   test('anthropic: errors in body and stream; the type comes from the event name when data has none', () => {
     const body = newFacts();
-    anthropicDialect.readBody({ type: 'error', error: { type: 'overloaded_error', message: 'x' } }, body);
+    readBodyValue(anthropicDialect, { type: 'error', error: { type: 'overloaded_error', message: 'x' } }, body);
     expect(body).toMatchObject({ failed: true, errorCode: 'overloaded_error' });
     const stream = readEvents(anthropicDialect, [streamEvent('{"error":{"type":"api_error"}}', 'error')]);
     expect(stream.facts).toMatchObject({ failed: true, errorCode: 'api_error' });
@@ -528,13 +540,14 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
     ['gemini prompt + tool prompt', geminiDialect, { usageMetadata: { promptTokenCount: Number.MAX_SAFE_INTEGER, toolUsePromptTokenCount: 7 } }],
   ])('regression: %s past 2^53 is not reported (a rounded sum is a count the input did not contain)', (_name, dialect, body) => {
     const facts = newFacts();
-    dialect.readBody(body, facts);
+    readBodyValue(dialect, body, facts);
     expect(facts.usage.input).toBeUndefined();
   });
 
   test('gemini: thoughts are added to output, tool prompt to input; arrays of responses are read in order', () => {
     const facts = newFacts();
-    geminiDialect.readBody(
+    readBodyValue(
+      geminiDialect,
       [
         { candidates: [{}], modelVersion: 'gemini-2.5-flash', usageMetadata: { promptTokenCount: 10 } },
         { candidates: [{}], usageMetadata: { promptTokenCount: 10, toolUsePromptTokenCount: 5, candidatesTokenCount: 7, thoughtsTokenCount: 30, cachedContentTokenCount: 4 } },
@@ -547,20 +560,20 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
 
   test('gemini: a response with only thoughts reports them as output (zero fields are omitted on the wire)', () => {
     const facts = newFacts();
-    geminiDialect.readBody({ usageMetadata: { promptTokenCount: 3, thoughtsTokenCount: 8 } }, facts);
+    readBodyValue(geminiDialect, { usageMetadata: { promptTokenCount: 3, thoughtsTokenCount: 8 } }, facts);
     expect(definedUsage(facts.usage)).toEqual({ input: 3, output: 8, reasoning: 8 });
   });
 
   test('gemini: error status, stream content only with candidates', () => {
     const facts = newFacts();
-    geminiDialect.readBody({ error: { code: 400, status: 'INVALID_ARGUMENT', message: 'x' } }, facts);
+    readBodyValue(geminiDialect, { error: { code: 400, status: 'INVALID_ARGUMENT', message: 'x' } }, facts);
     expect(facts).toMatchObject({ failed: true, errorCode: 'INVALID_ARGUMENT' });
     expect(readEvents(geminiDialect, [streamEvent('{"candidates":[{"content":{}}]}'), streamEvent('{"candidates":[],"usageMetadata":{}}')]).content).toBe(1);
   });
 
   test('cohere: billed units win; v2 message-end and v1 stream-end', () => {
     const body = newFacts();
-    cohereDialect.readBody({ usage: { billed_units: { input_tokens: 5, output_tokens: 7 }, tokens: { input_tokens: 70, output_tokens: 7 } } }, body);
+    readBodyValue(cohereDialect, { usage: { billed_units: { input_tokens: 5, output_tokens: 7 }, tokens: { input_tokens: 70, output_tokens: 7 } } }, body);
     expect(definedUsage(body.usage)).toEqual({ input: 5, output: 7 });
     const v2 = readEvents(cohereDialect, [
       streamEvent('{"type":"content-delta","delta":{"message":{"content":{"text":"x"}}}}', 'content-delta'),
@@ -585,7 +598,7 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
     expect(facts.responseModel).toBe('llama3');
     expect(definedUsage(facts.usage)).toEqual({ input: 26, output: 298 });
     const error = newFacts();
-    ollamaDialect.readBody({ error: "model 'x' not found" }, error);
+    readBodyValue(ollamaDialect, { error: "model 'x' not found" }, error);
     expect(error.failed).toBe(true);
     expect(error.errorCode).toBeUndefined();
   });
@@ -599,10 +612,10 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
 
   test('ollama /v1: OpenAI-style bodies, chunks and errors are read the OpenAI way', () => {
     const body = newFacts();
-    ollamaDialect.readBody({ object: 'chat.completion', model: 'qwen3', usage: { prompt_tokens: 2, completion_tokens: 3 } }, body);
+    readBodyValue(ollamaDialect, { object: 'chat.completion', model: 'qwen3', usage: { prompt_tokens: 2, completion_tokens: 3 } }, body);
     expect(definedUsage(body.usage)).toEqual({ input: 2, output: 3 });
     const error = newFacts();
-    ollamaDialect.readBody({ error: { message: 'model "x" not found, try pulling it first', type: 'not_found_error', param: null, code: null } }, error);
+    readBodyValue(ollamaDialect, { error: { message: 'model "x" not found, try pulling it first', type: 'not_found_error', param: null, code: null } }, error);
     expect(error).toMatchObject({ failed: true, errorCode: 'not_found_error' });
     const streamError = readEvents(ollamaDialect, [streamEvent('{"error":{"message":"boom","type":"api_error","param":null,"code":null}}')]);
     expect(streamError.content).toBe(0);
@@ -627,7 +640,7 @@ describe('readBody / readStreamEvent: hand-written payloads', () => {
       };
       const gemini = { promptTokenCount: value, candidatesTokenCount: value, thoughtsTokenCount: value, cachedContentTokenCount: value, toolUsePromptTokenCount: value };
       const payload = { usage: { ...usage, billed_units: usage }, usageMetadata: gemini, meta: { billed_units: usage }, prompt_eval_count: value, eval_count: value };
-      dialect.readBody(payload, facts);
+      readBodyValue(dialect, payload, facts);
       readEvents(dialect, [streamEvent(JSON.stringify({ type: 'message_start', message: { usage } }))], facts);
       dialect.readStreamEvent(streamEvent('x'), facts, membersOf({ type: 'message_delta', usage }));
       expect(definedUsage(facts.usage)).toEqual({});
@@ -650,7 +663,7 @@ describe('corpus: each recorded exchange read by its dialect', () => {
     const response = newFacts();
     const framing = framingFor(exchange.response.status, exchange.response.headers['content-type']);
     if (framing === 'json') {
-      dialect.readBody(parseJson(exchange.response.body_text), response);
+      readBodyText(dialect, exchange.response.body_text, response);
     } else {
       const parser = framing === 'sse' ? new SseParser() : new NdjsonParser();
       const bytes = Buffer.from(exchange.response.body_text);
@@ -794,7 +807,7 @@ describe('properties: untrusted payloads', () => {
       fc.assert(
         fc.property(fc.array(jsonInput, { minLength: 1, maxLength: 3 }), (bodies) => {
           const facts = newFacts();
-          for (const body of bodies) dialect.readBody(body, facts);
+          for (const body of bodies) readBodyValue(dialect, body, facts);
           checkFacts(facts, bodies);
         }),
         { numRuns: 400 },
@@ -829,8 +842,8 @@ describe('properties: untrusted payloads', () => {
             // Members are read one by one, so a count may come from text that is not valid JSON as a whole.
             parsedValues.push(parsed, numbersInText(data));
             dialect.readStreamEvent(streamEvent(data, name), facts, eventMembers(data));
-            dialect.readBody(data, facts);
-            dialect.readBody(parsed, facts);
+            readBodyText(dialect, data, facts);
+            readBodyValue(dialect, parsed, facts);
             rewrittenData(dialect, data);
           }
           checkFacts(facts, parsedValues);

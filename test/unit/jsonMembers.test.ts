@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { eventMembers, LayoutMembers } from '../../src/observe/jsonMembers';
+import { documentsOf, eventMembers, LayoutMembers } from '../../src/observe/jsonMembers';
 import { membersOf } from '../../src/providers/json';
 import { withoutMember } from '../helpers/withoutMember';
 
@@ -140,6 +140,44 @@ describe('LayoutMembers on a request body', () => {
         expect(valuesOf(json)).toEqual(expected);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('documentsOf: a whole response body as the documents a dialect reads', () => {
+  const read = (text: string): Array<Record<string, unknown>> | undefined =>
+    documentsOf(Buffer.from(text))?.map((document) => ({ isObject: document.isObject, model: document.get('model'), usage: document.get('usage') }));
+
+  test("one object: its members by layout, parsed only when asked (an embeddings answer's vectors are never decoded)", () => {
+    const body = JSON.stringify({ object: 'list', data: [{ embedding: [0.1, -0.2, 3e-7] }], model: 'text-embedding-3-small', usage: { prompt_tokens: 8 } });
+    const documents = documentsOf(Buffer.from(body));
+    expect(documents).toHaveLength(1);
+    expect(documents?.[0]).toBeInstanceOf(LayoutMembers);
+    expect(read(body)).toEqual([{ isObject: true, model: 'text-embedding-3-small', usage: { prompt_tokens: 8 } }]);
+  });
+
+  test('an array of documents (Gemini without alt=sse) is its items, in order; another JSON value is one document without members', () => {
+    expect(read('[{"model":"a"},{"usage":{"x":1}}, 3]')).toEqual([
+      { isObject: true, model: 'a', usage: undefined },
+      { isObject: true, model: undefined, usage: { x: 1 } },
+      { isObject: false, model: undefined, usage: undefined },
+    ]);
+    expect(read(' "text" ')).toEqual([{ isObject: false, model: undefined, usage: undefined }]);
+  });
+
+  test('not JSON, or an object cut short, is no document at all', () => {
+    for (const text of ['<html>502</html>', '{"model":"a","usage":{"prompt_tokens":', '', '{"a":1} {"b":2}']) expect(documentsOf(Buffer.from(text))).toBeUndefined();
+  });
+
+  test('property: the members JSON.parse sees, for any JSON object body', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom('model', 'usage', 'error', 'choices', 'x'), fc.jsonValue({ maxDepth: 2 })), (value) => {
+        const documents = documentsOf(Buffer.from(JSON.stringify(value)));
+        const parsed = JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+        expect(documents).toHaveLength(1);
+        for (const name of ['model', 'usage', 'error', 'choices', 'x']) expect(documents?.[0]?.get(name)).toEqual(parsed[name]);
+      }),
+      { numRuns: 300 },
     );
   });
 });

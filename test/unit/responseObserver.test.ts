@@ -45,14 +45,47 @@ describe.each([
     expect(watcher.firstContentAt).toBeLessThanOrEqual(relayedBy);
   });
 
-  test('everything relayed is read by the end of the body, usage included', () => {
+  test('everything relayed is read once caught up after the end of the body, usage included', () => {
     const watcher = observer({ hideInjectedUsage });
     const relayed = [watcher.relay(Buffer.from(chunkEvent(0))), watcher.relay(Buffer.from(chunkEvent(1))), watcher.relay(Buffer.from(USAGE_ONLY))];
     relayed.push(watcher.endOfBody());
+    expect(watcher.facts.usage).toEqual({});
+    watcher.catchUp();
     expect(watcher.facts.usage).toEqual({ input: 7, output: 3 });
     expect(watcher.chunkGapsSeconds).toHaveLength(1);
     const client = Buffer.concat(relayed).toString();
     expect(client).toBe(hideInjectedUsage ? chunkEvent(0) + chunkEvent(1) : chunkEvent(0) + chunkEvent(1) + USAGE_ONLY);
+  });
+});
+
+describe('a whole JSON answer', () => {
+  const ANSWER = JSON.stringify({ id: 'c', object: 'chat.completion', model: 'gpt-4o-mini-2024-07-18', choices: [], usage: { prompt_tokens: 7, completion_tokens: 3 } });
+
+  test('the end of the body hands back nothing to add and parses nothing: the JSON.parse waits for catchUp, after the client has its last bytes', () => {
+    const watcher = observer({ framing: 'json' });
+    const half = ANSWER.length >> 1;
+    const relayed = [watcher.relay(Buffer.from(ANSWER.slice(0, half))), watcher.relay(Buffer.from(ANSWER.slice(half)))];
+    watcher.catchUp();
+    expect(watcher.endOfBody()).toHaveLength(0);
+    expect(watcher.facts).toEqual({ usage: {} });
+    watcher.catchUp();
+    expect(watcher.facts).toEqual({ usage: { input: 7, output: 3 }, responseModel: 'gpt-4o-mini-2024-07-18' });
+    expect(Buffer.concat(relayed).toString()).toBe(ANSWER);
+    expect(watcher.bodyUnreadable).toBe(false);
+    // Reading twice reads nothing twice.
+    watcher.catchUp();
+    expect(watcher.facts.usage).toEqual({ input: 7, output: 3 });
+  });
+
+  test('a body that is not JSON is found unreadable at catchUp, not at the end of the body', () => {
+    const errors: string[] = [];
+    const watcher = observer({ framing: 'json' }, errors);
+    watcher.relay(Buffer.from('<html>bad gateway</html>'));
+    watcher.endOfBody();
+    expect(watcher.bodyUnreadable).toBe(false);
+    watcher.catchUp();
+    expect(watcher.bodyUnreadable).toBe(true);
+    expect(errors).toEqual(['response_not_json']);
   });
 });
 
