@@ -16,12 +16,23 @@ import { isNonEmptyArray, keyIs, objectLayout, type MemberSpan, type ObjectLayou
 import { topLevelMemberCut } from './jsonText';
 
 export class LayoutMembers implements JsonMembers {
-  /** Where the members sit in `bytes`; undefined when the bytes are not one JSON object. */
-  readonly layout: ObjectLayout | undefined;
+  private laidOut = false;
+  private found: ObjectLayout | undefined;
 
   /** `bytes` is the document's UTF-8 as received (the client's body, a view into a stream chunk), not a copy. */
-  constructor(private readonly bytes: Buffer) {
-    this.layout = objectLayout(bytes);
+  constructor(private readonly bytes: Buffer) {}
+
+  /**
+   * Where the members sit in `bytes`; undefined when the bytes are not one JSON object. Found on
+   * first use: a stream event whose only edit is its trailing `"usage":null` goes to the client
+   * before its members are located (see memberCut).
+   */
+  get layout(): ObjectLayout | undefined {
+    if (!this.laidOut) {
+      this.found = objectLayout(this.bytes);
+      this.laidOut = true;
+    }
+    return this.found;
   }
 
   get isObject(): boolean {
@@ -47,9 +58,14 @@ export class LayoutMembers implements JsonMembers {
     return member !== undefined && isNonEmptyArray(this.bytes, member);
   }
 
-  /** The [from, to) range of the data's bytes that removes its first top-level member `name`; undefined when it has none. */
+  /**
+   * The [from, to) range of the data's bytes that removes its top-level member `name`; undefined
+   * when it has none. When the object ends with it as `,"<name>":null}` (written compactly, as
+   * OpenAI adds `"usage":null` to every chunk) the range is read off those last bytes alone;
+   * otherwise it is the first member of that name, by layout.
+   */
   memberCut(name: string): readonly [number, number] | undefined {
-    return this.layout && topLevelMemberCut(this.bytes, this.layout, name);
+    return compactNullTailCut(this.bytes, name) ?? (this.layout && topLevelMemberCut(this.bytes, this.layout, name));
   }
 
   /** The member JSON.parse would keep: the last of duplicates. */
@@ -62,6 +78,20 @@ export class LayoutMembers implements JsonMembers {
     }
     return undefined;
   }
+}
+
+/** `,"<name>":null}` per member name, built on first use (a dialect names one or two). */
+const nullTails = new Map<string, Buffer>();
+
+/** `,"<name>":null}` ending `bytes` (nothing after the brace): the range without the brace; else undefined. */
+function compactNullTailCut(bytes: Buffer, name: string): readonly [number, number] | undefined {
+  let tail = nullTails.get(name);
+  if (tail === undefined) {
+    tail = Buffer.from(`,${JSON.stringify(name)}:null}`, 'utf8');
+    nullTails.set(name, tail);
+  }
+  const from = bytes.length - tail.length;
+  return from > 0 && tail.compare(bytes, from) === 0 ? [from, bytes.length - 1] : undefined;
 }
 
 /** No body, empty data and `[DONE]`: no members, and nothing to encode or scan. */

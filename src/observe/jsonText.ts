@@ -5,22 +5,28 @@
  */
 import { keyIs, type MemberSpan, type ObjectLayout } from './jsonLayout';
 
+const COMMA_BYTES = Buffer.from(',');
+/** Serialised members of frozen edits, so one a dialect asks for on every call is serialised once. */
+const serialisedEdits = new WeakMap<object, Buffer>();
+
 /**
  * `body` (a JSON object as bytes, `layout` its objectLayout) with the top-level `members` set:
  * every existing member of the same name is removed (the last duplicate is the one parsers keep)
- * and the new ones are inserted first; every other byte is kept.
+ * and the new ones are inserted first; every other byte is kept. A frozen `members` (values
+ * frozen too: it is never serialised again) is serialised on first use only.
  */
 export function setTopLevelMembers(body: Buffer, layout: ObjectLayout, members: Readonly<Record<string, unknown>>): Buffer {
   const names = Object.keys(members);
-  const replaced = new Set(layout.members.filter((member) => names.some((name) => keyIs(body, member, name))));
-  const cuts = memberCuts(layout, (member) => replaced.has(member));
-  const remaining = layout.members.length - replaced.size;
-  const inserted = names.map((name) => `${JSON.stringify(name)}:${JSON.stringify(members[name])}`).join(',') + (remaining > 0 ? ',' : '');
-  const parts = [body.subarray(0, layout.open + 1), Buffer.from(inserted, 'utf8')];
+  const replaced = layout.members.filter((member) => names.some((name) => keyIs(body, member, name)));
+  const parts = [body.subarray(0, layout.open + 1), serialisedMembers(names, members)];
+  if (layout.members.length > replaced.length) parts.push(COMMA_BYTES);
+  // The usual case (a streaming request without stream_options): one insertion, nothing to cut.
   let from = layout.open + 1;
-  for (const [cutFrom, cutTo] of cuts) {
-    parts.push(body.subarray(from, cutFrom));
-    from = cutTo;
+  if (replaced.length > 0) {
+    for (const [cutFrom, cutTo] of memberCuts(layout, (member) => replaced.includes(member))) {
+      parts.push(body.subarray(from, cutFrom));
+      from = cutTo;
+    }
   }
   parts.push(body.subarray(from));
   return Buffer.concat(parts);
@@ -49,4 +55,12 @@ function memberCuts(layout: ObjectLayout, removed: (member: MemberSpan) => boole
   if (firstKept > 0) cuts.push([layout.open + 1, (members[firstKept] as MemberSpan).separator + 1]);
   for (const member of members.slice(firstKept + 1)) if (removed(member)) cuts.push([member.separator, member.end]);
   return cuts;
+}
+
+function serialisedMembers(names: readonly string[], members: Readonly<Record<string, unknown>>): Buffer {
+  const cached = serialisedEdits.get(members);
+  if (cached !== undefined) return cached;
+  const text = Buffer.from(names.map((name) => `${JSON.stringify(name)}:${JSON.stringify(members[name])}`).join(','), 'utf8');
+  if (Object.isFrozen(members)) serialisedEdits.set(members, text);
+  return text;
 }

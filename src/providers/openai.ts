@@ -69,11 +69,18 @@ function askForStreamUsage(request: RequestView, facts: RequestFacts): RequestRe
   if (!request.body.isObject) return undefined;
   const streamOptions = asObject(request.body.get('stream_options'));
   if (streamOptions?.include_usage === true) return undefined;
+  if (streamOptions === undefined) return ASK_FOR_USAGE;
   return {
-    setMembers: { stream_options: { ...(streamOptions ?? {}), include_usage: true } },
+    setMembers: { stream_options: { ...streamOptions, include_usage: true } },
     hideInjectedUsage: true,
   };
 }
+
+/** The usual rewrite (no stream_options yet), one frozen value: its text is serialised once (see setTopLevelMembers). */
+const ASK_FOR_USAGE: RequestRewrite = Object.freeze({
+  setMembers: Object.freeze({ stream_options: Object.freeze({ include_usage: true }) }),
+  hideInjectedUsage: true,
+});
 
 /** A whole answer, or one chunk of a chat/completions stream: error, model and usage. */
 function readResponse(json: JsonMembers, facts: ResponseFacts): void {
@@ -129,7 +136,10 @@ function applyUsage(raw: unknown, facts: ResponseFacts): void {
  * With `include_usage` the API adds `"usage": null` to every chunk and a final chunk with
  * empty `choices` holding the usage. The client did not ask for either, so both go.
  */
-function rewriteInjectedEvent(_event: StreamEvent, json: JsonMembers): EventRewrite {
+function rewriteInjectedEvent(event: StreamEvent, json: JsonMembers): EventRewrite {
+  // Every chunk but the last ends so: decided from its last bytes, its members are located only
+  // when it is read, after it went out (jsonMembers' memberCut cuts it the same way).
+  if (event.data.endsWith(',"usage":null}')) return REMOVE_NULL_USAGE;
   if (!json.has('usage')) return { action: 'keep' };
   const usage = json.get('usage');
   if (usage === null) return { action: 'removeMember', name: 'usage' };
@@ -138,6 +148,8 @@ function rewriteInjectedEvent(_event: StreamEvent, json: JsonMembers): EventRewr
   // A real usage object on a content chunk (DeepSeek style) would have been sent anyway: keep it.
   return { action: 'keep' };
 }
+
+const REMOVE_NULL_USAGE: EventRewrite = Object.freeze({ action: 'removeMember', name: 'usage' });
 
 function safeDecode(segment: string): string {
   try {

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { documentsOf, eventMembers, LayoutMembers } from '../../src/observe/jsonMembers';
+import { objectLayout } from '../../src/observe/jsonLayout';
+import { topLevelMemberCut } from '../../src/observe/jsonText';
 import { membersOf } from '../../src/providers/json';
 import { withoutMember } from '../helpers/withoutMember';
 
@@ -69,6 +71,35 @@ describe('eventMembers: one stream event read member by member', () => {
     const unicode = '{"t":"é","usage":null,"u":"😀"}';
     expect(eventMembers(unicode).memberCut('usage')).toEqual([Buffer.byteLength('{"t":"é"'), Buffer.byteLength('{"t":"é","usage":null')]);
     expect(eventMembers(chunk).memberCut('absent')).toBeUndefined();
+  });
+
+  test('a compact `,"<name>":null}` ending is cut from the last bytes alone, without locating the other members', () => {
+    // The members before it do not even parse: the ending alone decides (the stream chunk goes out before it is read).
+    expect(new LayoutMembers(Buffer.from('{"choices" 1,"usage":null}')).memberCut('usage')).toEqual([12, 25]);
+    expect(new LayoutMembers(Buffer.from('{"choices" 1,"usage":null}')).isObject).toBe(false);
+    // Not that ending exactly: by layout, or nothing.
+    expect(new LayoutMembers(Buffer.from('{"usage":null}')).memberCut('usage')).toEqual([1, 13]);
+    expect(new LayoutMembers(Buffer.from('{"a":1, "usage": null}')).memberCut('usage')).toEqual([6, 21]);
+    expect(new LayoutMembers(Buffer.from('{"a":1,"usage":null} ')).memberCut('usage')).toEqual([6, 19]);
+    expect(new LayoutMembers(Buffer.from('{"a":{"b":1,"usage":null}}')).memberCut('usage')).toBeUndefined();
+    expect(new LayoutMembers(Buffer.from('{"a":1,"usage":{}}')).memberCut('usage')).toEqual([6, 17]);
+  });
+
+  test('property: on a compact JSON object whose last member is `name: null`, the ending cut is the layout cut', () => {
+    const names = fc.constantFrom('usage', 'model', 'x');
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom('id', 'choices', 'model', 'x', 'é'), fc.jsonValue({ maxDepth: 2 })), names, (object, name) => {
+        const { [name]: _dropped, ...rest } = object;
+        const data = JSON.stringify({ ...rest, [name]: null });
+        const bytes = Buffer.from(data);
+        const cut = new LayoutMembers(bytes).memberCut(name);
+        const layout = objectLayout(bytes);
+        expect(cut).toEqual(layout && topLevelMemberCut(bytes, layout, name));
+        const without = cut && Buffer.concat([bytes.subarray(0, cut[0]), bytes.subarray(cut[1])]).toString();
+        expect(JSON.parse(without as string)).toEqual(JSON.parse(JSON.stringify(rest)));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('the bytes given are the ones read (a view into the chunk, not a copy of the text)', () => {

@@ -201,6 +201,15 @@ describe('setTopLevelMembers (request rewrite on the client bytes)', () => {
     for (const text of ['[1,2]', '  ', '{', '"{}"', '{"a":1}x']) expect(set(text)).toBeUndefined();
   });
 
+  test('a frozen edit is serialised once and reused; another frozen edit with the same names is its own', () => {
+    const include = Object.freeze({ stream_options: Object.freeze({ include_usage: true }) });
+    const withStats = Object.freeze({ stream_options: Object.freeze({ include_usage: true, continuous_usage_stats: true }) });
+    expect(set('{"model":"m"}', include)).toBe('{"stream_options":{"include_usage":true},"model":"m"}');
+    expect(set('{"stream_options":null}', include)).toBe('{"stream_options":{"include_usage":true}}');
+    expect(set('{"model":"m"}', withStats)).toBe('{"stream_options":{"include_usage":true,"continuous_usage_stats":true},"model":"m"}');
+    expect(set('{}', include)).toBe('{"stream_options":{"include_usage":true}}');
+  });
+
   test('property: the result parses to the object with the members set, and the original bytes are all still there in order', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }), fc.boolean(), (object, spaced) => {
