@@ -21,6 +21,12 @@ export interface BenchOptions {
   rounds: number;
   /** Seconds of wrk per path and warm-up load (16 connections, then 1) before measuring (JIT, connection pools). */
   warmupS: number;
+  /**
+   * Seconds of the same load on the same path run just before each timed wrk or 1-connection
+   * round and not counted: a round then measures the path running, not its first milliseconds
+   * after sitting idle through the other paths' rounds.
+   */
+  leadInS: number;
   /** Streams timed per path. */
   streams: number;
   streamConcurrency: number;
@@ -68,12 +74,13 @@ function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['op
 
 const text = (value: string | boolean | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
-export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration S] [--rounds N] [--warmup S] [--streams N]
+export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration S] [--rounds N] [--warmup S] [--lead-in S] [--streams N]
        [--stream-concurrency N] [--startups N] [--profile] [--results DIR] [--keep-temp]
-  --quick               shorter, noisier runs (3 rounds of 1 s, 16 streams): about 2 minutes
+  --quick               shorter, noisier runs (3 rounds of 1 s, 16 streams): about 3 minutes
   --duration S          seconds of wrk per path, load level and round (default 2; 1..60)
   --rounds N            rounds per load level, paths in rotated order (default 5; 1..20)
   --warmup S            seconds of each warm-up load (16 conns, then 1) per path (default 2; 0..30)
+  --lead-in S           seconds of the same load, not counted, just before each timed round (default 1; 0..10)
   --streams N           streams timed per path (default 40; 1..400)
   --stream-concurrency  streams at once (default 8; 1..64)
   --startups N          sidecar starts timed for startup-to-ready (default 3; 1..10)
@@ -88,6 +95,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     duration: { type: 'string' },
     rounds: { type: 'string' },
     warmup: { type: 'string' },
+    'lead-in': { type: 'string' },
     streams: { type: 'string' },
     'stream-concurrency': { type: 'string' },
     startups: { type: 'string' },
@@ -102,6 +110,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     durationS: integer('duration', text(values.duration), quick ? 1 : 2, 1, 60),
     rounds: integer('rounds', text(values.rounds), quick ? 3 : 5, 1, 20),
     warmupS: integer('warmup', text(values.warmup), quick ? 1 : 2, 0, 30),
+    leadInS: integer('lead-in', text(values['lead-in']), 1, 0, 10),
     streams: integer('streams', text(values.streams), quick ? 16 : 40, 1, 400),
     streamConcurrency: integer('stream-concurrency', text(values['stream-concurrency']), 8, 1, 64),
     startups: integer('startups', text(values.startups), quick ? 1 : 3, 1, 10),

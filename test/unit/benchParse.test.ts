@@ -295,9 +295,10 @@ describe('CPU profile summary', () => {
 
 describe('options', () => {
   it('has full-run defaults and shorter quick ones', () => {
-    expect(parseBenchOptions([])).toMatchObject({ quick: false, durationS: 2, rounds: 5, warmupS: 2, streams: 40, streamConcurrency: 8, startups: 3, profile: false });
-    expect(parseBenchOptions(['--quick'])).toMatchObject({ quick: true, durationS: 1, rounds: 3, warmupS: 1, streams: 16, startups: 1 });
+    expect(parseBenchOptions([])).toMatchObject({ quick: false, durationS: 2, rounds: 5, warmupS: 2, leadInS: 1, streams: 40, streamConcurrency: 8, startups: 3, profile: false });
+    expect(parseBenchOptions(['--quick'])).toMatchObject({ quick: true, durationS: 1, rounds: 3, warmupS: 1, leadInS: 1, streams: 16, startups: 1 });
     expect(parseBenchOptions(['--quick', '--duration', '5', '--rounds', '7', '--results', '/tmp/r'])).toMatchObject({ durationS: 5, rounds: 7, resultsDir: '/tmp/r' });
+    expect(parseBenchOptions(['--lead-in', '0'])).toMatchObject({ leadInS: 0 });
     expect(parseSoakOptions([])).toMatchObject({ minutes: 5, rate: 200, streamShare: 0.1 });
   });
 
@@ -307,6 +308,8 @@ describe('options', () => {
     [['--streams', '2.5'], '--streams must be a whole number'],
     [['--rounds', '0'], '--rounds must be a number from 1 to 20'],
     [['--rounds', '21'], '--rounds must be a number from 1 to 20'],
+    [['--lead-in', '11'], '--lead-in must be a number from 0 to 10'],
+    [['--lead-in', '0.5'], '--lead-in must be a whole number'],
     [['--streams', ''], '--streams must be a number'],
     [['--bogus'], "Unknown option '--bogus'"],
   ])('refuses %j', (argv, message) => {
