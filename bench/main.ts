@@ -180,9 +180,9 @@ async function measureTimedLoops(env: BenchEnvironment, options: BenchOptions, r
   const durationMs = options.durationS * 1000;
   for (let round = 0; round < options.rounds; round += 1) {
     for (const pathName of roundOrder(paths, round)) {
-      const url = env.urls[pathName]?.json as string;
-      if (options.leadInS > 0) await runTimedLoop({ url, durationMs: options.leadInS * 1000, maxRequests: TIMED_LOOP_MAX_REQUESTS, timeoutMs: 5_000 });
-      const loop = await runTimedLoop({ url, durationMs, maxRequests: TIMED_LOOP_MAX_REQUESTS, timeoutMs: 5_000 });
+      const loopFor = (ms: number) => runTimedLoop({ url: env.urls[pathName]?.json as string, durationMs: ms, maxRequests: TIMED_LOOP_MAX_REQUESTS, timeoutMs: 5_000 });
+      if (options.leadInS > 0) await loopFor(options.leadInS * 1000);
+      const loop = await loopFor(durationMs);
       const summary = summarize(loop.latenciesMs);
       if (loop.failures > 0) results.problems.push(`${pathName}: ${loop.failures} timed 1-connection requests did not answer 200`);
       if (!summary) continue;

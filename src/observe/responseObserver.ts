@@ -75,13 +75,6 @@ export class ResponseObserver {
     this.decoded = this.decoder ? this.attachDecoder(this.decoder) : undefined;
   }
 
-  /** Observe a chunk from the provider and return what the client must receive now. */
-  forward(chunk: Buffer): Buffer {
-    const out = this.relay(chunk);
-    this.catchUp();
-    return out;
-  }
-
   /**
    * What the client must receive now for this chunk from the provider. Only a stream whose
    * injected usage is hidden needs its events framed (and their members located) first; reading

@@ -400,7 +400,11 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
       dialect: openai, framing: 'sse', hideInjectedUsage: true, maxBodyBytes: 1 << 20, timeJsonChunks: false,
       onTelemetryError: (stage) => { throw new Error(`telemetry error at ${stage}`); },
     });
-    const out = randomChunks(body, maxChunk, maxChunk).map((chunk) => observer.forward(chunk));
+    const out = randomChunks(body, maxChunk, maxChunk).map((chunk) => {
+      const relayed = observer.relay(chunk);
+      observer.catchUp();
+      return relayed;
+    });
     out.push(observer.endOfBody());
     return Buffer.concat(out);
   }
