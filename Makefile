@@ -3,15 +3,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 NODE_MODULES_STAMP := node_modules/.package-lock.json
-PROMETHEUS_BIN := .cache/prometheus/usr/bin/prometheus
+# The version lives in scripts/build-prometheus.sh only.
+PROMETHEUS_VERSION := $(shell sed -n 's/^PROMETHEUS_VERSION=//p' scripts/build-prometheus.sh)
+PROMETHEUS_BIN := .cache/prometheus-$(PROMETHEUS_VERSION)/bin/prometheus
 # The OTLP exporter loads `http` with a dynamic import, which jest only allows with this flag.
 JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWarning
 
-.PHONY: help install build run test generate prometheus-tools demo demo-down bench bench-build bench-tools soak audit clean
+.PHONY: help install build run test generate prometheus-tools collector demo demo-down bench bench-build bench-tools soak audit clean
 
 help:
 	@echo "make run        start the sidecar with its defaults (builds first)"
-	@echo "make test       run every test, as CI does"
+	@echo "make test       run every test, as CI does (builds the collector and Prometheus first)"
+	@echo "make collector  build our OpenTelemetry Collector (collector/builder-config.yaml) into .cache/otelcol"
 	@echo "make generate   rewrite generated files (dashboards, alert rules, docs, k8s copies)"
 	@echo "make demo       the whole pipeline in Docker with fake traffic (needs a Docker engine)"
 	@echo "make bench      loopback benchmark: direct vs sidecar vs nginx (ARGS=--quick)"
@@ -32,13 +35,20 @@ RUNTIME_NODE_FLAGS := --max-semi-space-size=2 --heap-growing-percent=15 --liftof
 run: build
 	node $(RUNTIME_NODE_FLAGS) dist/src/cli/main.js run $(ARGS)
 
-# Debian's prometheus package (prometheus + promtool), unpacked into .cache; no service starts.
+# prometheus + promtool at the release that ships, built from Go module source into .cache (needs
+# Go; minutes the first time on a machine, seconds for another clone); no service starts.
 $(PROMETHEUS_BIN):
-	bash scripts/fetch-prometheus.sh
+	bash scripts/build-prometheus.sh
 
 prometheus-tools: $(PROMETHEUS_BIN)
 
-test: build prometheus-tools
+# Our collector distribution (collector/builder-config.yaml), built with the OpenTelemetry
+# Collector Builder into .cache/otelcol/<hash of the manifest>/otelcol-genai. The script returns at
+# once when that binary exists, so this always runs it; the first build takes a few minutes.
+collector:
+	@bash scripts/build-collector.sh >/dev/null
+
+test: build prometheus-tools collector
 	NODE_OPTIONS='$(JEST_NODE_OPTIONS)' npx jest
 
 generate: build

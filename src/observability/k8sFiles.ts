@@ -24,13 +24,18 @@ export interface ConfigMapSource {
   sourceDir: string;
   /** Repository-relative paths of the files, sorted. */
   files: string[];
+  /**
+   * Copy the files straight into config/ under their own names, instead of mirroring their place
+   * below the base's sourceRoot: for one ConfigMap made of files from several directories.
+   */
+  flat?: boolean;
 }
 
 /** One kustomize base with generated configuration. */
 export interface K8sConfigBase {
   /** Repository-relative directory of the base, e.g. `k8s/prometheus`. */
   base: string;
-  /** Repository-relative directory whose layout config/ mirrors (`''` is the repository root). */
+  /** Repository-relative directory whose layout config/ mirrors (`''` is the repository root), except for flat ConfigMaps. */
   sourceRoot: string;
   configMaps: ConfigMapSource[];
 }
@@ -47,7 +52,9 @@ export function k8sConfigBases(root: string, pending: PendingFiles = {}): K8sCon
     {
       base: 'k8s/collector',
       sourceRoot: '',
-      configMaps: [{ name: 'otel-collector-config', sourceDir: '', files: ['collector-config.yaml'] }],
+      // One ConfigMap for both tiers, mounted at /conf by each: the writers run
+      // collector-config.yaml, the routers router-config.yaml.
+      configMaps: [{ name: 'otel-collector-config', sourceDir: '', files: ['collector-config.yaml', 'collector/router-config.yaml'], flat: true }],
     },
     {
       base: 'k8s/prometheus',
@@ -79,11 +86,13 @@ export function renderK8sCopies(root: string, pending: PendingFiles = {}): Recor
   for (const base of k8sConfigBases(root, pending)) {
     const generators = base.configMaps.map((configMap) => ({
       name: configMap.name,
-      files: configMap.files.map((file) => path.posix.relative(base.sourceRoot, file)),
+      files: configMap.files.map((file) => configRelative(base, configMap, file)),
     }));
     for (const configMap of base.configMaps) {
       for (const file of configMap.files) {
-        files[copyPath(base, file)] = tree.read(file);
+        const copy = copyPath(base, configMap, file);
+        if (copy in files) throw new Error(`${file} and another source would both be copied to ${copy}`);
+        files[copy] = tree.read(file);
       }
     }
     files[`${base.base}/config/kustomization.yaml`] = GENERATED_HEADER + stringify(kustomization(generators));
@@ -91,9 +100,14 @@ export function renderK8sCopies(root: string, pending: PendingFiles = {}): Recor
   return files;
 }
 
-/** Where `file` (repository-relative) is copied to inside `base`. */
-export function copyPath(base: K8sConfigBase, file: string): string {
-  return path.posix.join(base.base, 'config', path.posix.relative(base.sourceRoot, file));
+/** Where `file` (repository-relative, one of `configMap`'s) is copied to inside `base`. */
+export function copyPath(base: K8sConfigBase, configMap: ConfigMapSource, file: string): string {
+  return path.posix.join(base.base, 'config', configRelative(base, configMap, file));
+}
+
+/** The copy's path relative to the base's config/ folder, as its kustomization lists it. */
+function configRelative(base: K8sConfigBase, configMap: ConfigMapSource, file: string): string {
+  return configMap.flat ? path.posix.basename(file) : path.posix.relative(base.sourceRoot, file);
 }
 
 function kustomization(generators: { name: string; files: string[] }[]): object {

@@ -1,63 +1,77 @@
 /**
- * A real Prometheus (Debian's build, fetched into .cache/prometheus by
- * scripts/fetch-prometheus.sh) on loopback, with its remote-write receiver on, plus a small
- * remote-write client (protobuf + snappy, as the Collector's exporter sends) and query helper.
+ * A real Prometheus (the release that ships, built from source into .cache by
+ * scripts/build-prometheus.sh) on loopback, with its remote-write receiver on and the flags the
+ * shipped one runs with: queries, scrape jobs, its log, and a stop/start that keeps its data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import protobuf from 'protobufjs';
-import SnappyJS from 'snappyjs';
 
-export const PROMETHEUS_BIN_DIR = path.resolve(__dirname, '../../.cache/prometheus/usr/bin');
+const ROOT = path.resolve(__dirname, '../..');
+export const PROMETHEUS_BUILD_SCRIPT = 'scripts/build-prometheus.sh';
 
-export interface Sample {
-  value: number;
-  timestampMs: number;
-}
+/** The release the tests run, read from the build script so the version lives in one place. */
+export const PROMETHEUS_VERSION = ((): string => {
+  const version = readFileSync(path.join(ROOT, PROMETHEUS_BUILD_SCRIPT), 'utf8').match(/^PROMETHEUS_VERSION=(\S+)$/m)?.[1];
+  if (!version) throw new Error(`no PROMETHEUS_VERSION= line in ${PROMETHEUS_BUILD_SCRIPT}`);
+  return version;
+})();
 
-export interface TimeSeries {
-  labels: Record<string, string>;
-  samples: Sample[];
-}
+/** prometheus and promtool, as scripts/build-prometheus.sh leaves them. */
+export const PROMETHEUS_BIN_DIR = path.join(ROOT, '.cache', `prometheus-${PROMETHEUS_VERSION}`, 'bin');
 
 export interface QueryResult {
   metric: Record<string, string>;
   value: [number, string];
 }
 
-export interface RunningPrometheus {
-  url: string;
-  write(series: TimeSeries[]): Promise<void>;
-  query(expr: string, timeSeconds: number): Promise<QueryResult[]>;
-  stop(): Promise<void>;
+export interface MatrixResult {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
 }
 
-/** Prometheus remote-write 1.0 messages (prometheus/prompb), the subset the exporter sends. */
-const REMOTE_WRITE = protobuf.Root.fromJSON({
-  nested: {
-    prometheus: {
-      nested: {
-        WriteRequest: { fields: { timeseries: { rule: 'repeated', type: 'TimeSeries', id: 1 } } },
-        TimeSeries: {
-          fields: {
-            labels: { rule: 'repeated', type: 'Label', id: 1 },
-            samples: { rule: 'repeated', type: 'Sample', id: 2 },
-          },
-        },
-        Label: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-        Sample: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } },
-      },
-    },
-  },
-}).lookupType('prometheus.WriteRequest');
+export interface ScrapeJob {
+  job: string;
+  targets: string[];
+}
+
+export interface PrometheusOptions {
+  /** Jobs scraped every second (the collector's own metrics, as users' Prometheus scrapes them). */
+  scrapeJobs?: ScrapeJob[];
+  /** Off: a Prometheus as many run it, without the feature flag compose and k8s/ set. */
+  nativeHistograms?: boolean;
+}
+
+/** The feature flag docker-compose.yaml and k8s/prometheus set (unit tests check both). */
+export const NATIVE_HISTOGRAMS_FLAG = '--enable-feature=native-histograms';
+
+export interface RunningPrometheus {
+  url: string;
+  /** Where a remote-write client (the collector's exporter) sends. */
+  remoteWriteUrl: string;
+  /** An instant query; `timeSeconds` defaults to now. */
+  query(expr: string, timeSeconds?: number): Promise<QueryResult[]>;
+  /** A range selector (`name{...}[10m]`) as raw samples per series. */
+  samples(rangeSelector: string, timeSeconds?: number): Promise<MatrixResult[]>;
+  /** Replaces the scrape jobs (config reload) and waits until every target has been scraped once. */
+  setScrapeJobs(jobs: ScrapeJob[]): Promise<void>;
+  /** Everything Prometheus logged, over all its runs. */
+  log(): string;
+  /** Stops the process and keeps its data and port, as a Prometheus restart does. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>;
+  /** Stops it for good and removes its data. */
+  close(): Promise<void>;
+}
+
 
 export function requirePrometheus(): string {
   const binary = path.join(PROMETHEUS_BIN_DIR, 'prometheus');
   if (!existsSync(binary)) {
-    throw new Error(`Prometheus is not installed at ${binary}: run scripts/fetch-prometheus.sh (make test does)`);
+    throw new Error(`Prometheus ${PROMETHEUS_VERSION} is not built at ${binary}: run ${PROMETHEUS_BUILD_SCRIPT} (make test does)`);
   }
   return binary;
 }
@@ -73,73 +87,102 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPrometheus(): Promise<RunningPrometheus> {
+function configText(jobs: ScrapeJob[]): string {
+  const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:'];
+  for (const job of jobs) {
+    lines.push(`  - job_name: ${JSON.stringify(job.job)}`, '    static_configs:', `      - targets: ${JSON.stringify(job.targets)}`);
+  }
+  if (jobs.length === 0) lines.push('  []');
+  return `${lines.join('\n')}\n`;
+}
+
+export async function startPrometheus(options: PrometheusOptions = {}): Promise<RunningPrometheus> {
   const binary = requirePrometheus();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'genai-sidecar-prom-'));
   const config = path.join(dir, 'prometheus.yml');
-  writeFileSync(config, 'global:\n  scrape_interval: 1h\n');
+  writeFileSync(config, configText(options.scrapeJobs ?? []));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-remote-write-receiver',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${stderr}`);
-    try {
-      const ready = await fetch(`${url}/-/ready`);
-      if (ready.ok) break;
-    } catch {
-      // not listening yet
+  let log = '';
+  let child: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    const spawned = spawn(
+      binary,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-remote-write-receiver',
+        ...(options.nativeHistograms === false ? [] : [NATIVE_HISTOGRAMS_FLAG]),
+        // Prometheus logs each rejected remote-write sample batch at this level.
+        '--log.level=info',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child = spawned;
+    spawned.stderr?.setEncoding('utf8').on('data', (text: string) => (log += text));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (spawned.exitCode !== null) throw new Error(`prometheus exited (${spawned.exitCode}): ${log.slice(-4000)}`);
+      const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error(`prometheus not ready in time: ${log.slice(-4000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    if (Date.now() > deadline) throw new Error(`prometheus not ready in time: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  };
+
+  const stop = async (): Promise<void> => {
+    const current = child;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise((resolve) => current.once('exit', resolve));
+    current.kill('SIGTERM');
+    await exited;
+  };
+
+  const query = async (expr: string, timeSeconds?: number): Promise<QueryResult[]> => {
+    const params = new URLSearchParams({ query: expr });
+    if (timeSeconds !== undefined) params.set('time', String(timeSeconds));
+    const response = await fetch(`${url}/api/v1/query?${params.toString()}`);
+    const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: QueryResult[] } };
+    if (body.status !== 'success') throw new Error(`query failed: ${expr}: ${body.error ?? response.status}`);
+    const result = body.data?.result ?? [];
+    return body.data?.resultType === 'scalar' ? [{ metric: {}, value: result as unknown as [number, string] }] : result;
+  };
+
+  await start();
+
+  const samples = async (rangeSelector: string, timeSeconds?: number): Promise<MatrixResult[]> => {
+    const params = new URLSearchParams({ query: rangeSelector });
+    if (timeSeconds !== undefined) params.set('time', String(timeSeconds));
+    const response = await fetch(`${url}/api/v1/query?${params.toString()}`);
+    const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: MatrixResult[] } };
+    if (body.status !== 'success' || body.data?.resultType !== 'matrix') throw new Error(`not a range selector, or it failed: ${rangeSelector}: ${body.error ?? body.data?.resultType}`);
+    return body.data.result;
+  };
 
   return {
     url,
-    async write(series) {
-      const message = REMOTE_WRITE.fromObject({
-        timeseries: series.map((s) => ({
-          labels: Object.entries(s.labels)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(([name, value]) => ({ name, value })),
-          samples: s.samples.map((sample) => ({ value: sample.value, timestamp: sample.timestampMs })),
-        })),
-      });
-      const body = SnappyJS.compress(REMOTE_WRITE.encode(message).finish());
-      const response = await fetch(`${url}/api/v1/write`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-protobuf',
-          'content-encoding': 'snappy',
-          'x-prometheus-remote-write-version': '0.1.0',
-        },
-        body,
-      });
-      if (!response.ok) throw new Error(`remote write failed: ${response.status} ${await response.text()}`);
+    remoteWriteUrl: `${url}/api/v1/write`,
+    query,
+    samples,
+    async setScrapeJobs(jobs) {
+      writeFileSync(config, configText(jobs));
+      child?.kill('SIGHUP');
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const results = await query('up').catch(() => []);
+        const scraped = new Set(results.map((r) => `${r.metric.job}/${r.metric.instance}`));
+        if (jobs.every((job) => job.targets.every((target) => scraped.has(`${job.job}/${target}`)))) return;
+        if (Date.now() > deadline) throw new Error(`prometheus did not scrape ${JSON.stringify(jobs)} within 20 s: ${log.slice(-2000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     },
-    async query(expr, timeSeconds) {
-      const params = new URLSearchParams({ query: expr, time: String(timeSeconds) });
-      const response = await fetch(`${url}/api/v1/query?${params.toString()}`);
-      const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: QueryResult[] } };
-      if (body.status !== 'success') throw new Error(`query failed: ${expr}: ${body.error ?? response.status}`);
-      const result = body.data?.result ?? [];
-      return body.data?.resultType === 'scalar' ? [{ metric: {}, value: result as unknown as [number, string] }] : result;
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+    log: () => log,
+    stop,
+    start,
+    async close() {
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

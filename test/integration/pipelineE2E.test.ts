@@ -1,32 +1,38 @@
 /**
- * End to end, as far as this machine allows: the real sidecar proxies the recorded corpus, its
- * OTLP export is received here, converted to remote-write series exactly as the Collector
- * would name them (test/helpers/otlpToRemoteWrite.ts stands in for the collector, which has no
- * binary here), and written into a real Prometheus. Then every dashboard panel query and every
- * alert's signal must return data from that Prometheus.
+ * The whole pipeline, every engine real: two sidecar processes (the built CLI) proxy the recorded
+ * corpus -> the collector we ship (otelcol-genai 0.161.0 with collector-config.yaml, addresses
+ * alone replaced) -> Prometheus 3.5 (remote-write receiver on, scraping the collector's own
+ * metrics as users' Prometheus does). Then: token sums in Prometheus equal the corpus exactly,
+ * every dashboard panel query and every alert's signal returns data, the collector's own metric
+ * names are the ones dashboards and alerts use, and neither log has a line about out-of-order,
+ * duplicate or invalid samples.
  *
- * Time is compressed: four rounds of traffic are stamped one minute apart (ending now), so
- * rate() windows have several samples without the test waiting minutes.
+ * Mid-run the collector is stopped and started again (a rolling update), so one sidecar export
+ * fails for real (GenAISidecarExportFailing's signal) and the series must carry on through it.
  */
 import { alertRules } from '../../src/observability/alerts/rules';
 import { dashboardQueries } from '../../src/observability/dashboards/render';
 import { COLLECTOR, COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
-import { loadCorpus, ROUTE_FOR_PROVIDER, type CorpusExchange } from '../helpers/corpus';
-import { splitLines, splitSseEvents } from '../helpers/fakeProvider';
-import { startHarness, type Harness } from '../helpers/harness';
-import { toRemoteWrite } from '../helpers/otlpToRemoteWrite';
-import { startPrometheus, type RunningPrometheus, type TimeSeries } from '../helpers/prometheus';
+import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
+import { loadCorpus, normalisedTokens, PROVIDER_NAME, ROUTE_FOR_PROVIDER, type CorpusExchange } from '../helpers/corpus';
+import { splitLines, splitSseEvents, startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
+import { dataLossLines, startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
+import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
+import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecarProcess';
 
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 
-const ROUNDS = 4;
-const STEP_MS = 60_000;
+const ROUNDS = 3;
+const EXPORT_INTERVAL_MS = 1000;
 const TENANTS = ['acme', 'globex', 'initech'];
+/** Failure signals of the collector that exist only once it has failed; pipelineFaults.test.ts makes each fail. */
+const FAILURE_ONLY = new Set(['OTelCollectorExportFailing', 'OTelCollectorExportQueueFull']);
 const corpus = loadCorpus();
 
 let prometheus: RunningPrometheus;
-let harness: Harness;
-let evaluateAt: number;
+let collector: RunningCollector;
+let provider: FakeProvider;
+const sidecars: SidecarProcess[] = [];
 
 function chunksOf(exchange: CorpusExchange): string[] {
   const type = exchange.response.headers['content-type'] ?? '';
@@ -35,11 +41,11 @@ function chunksOf(exchange: CorpusExchange): string[] {
   return [exchange.response.body_text];
 }
 
-async function replayCorpus(round: number): Promise<void> {
+async function replayCorpus(sidecar: SidecarProcess, round: number): Promise<void> {
   for (const [index, exchange] of corpus.entries()) {
-    harness.provider.enqueue({ status: exchange.response.status, headers: exchange.response.headers, chunks: chunksOf(exchange) });
+    provider.enqueue({ status: exchange.response.status, headers: exchange.response.headers, chunks: chunksOf(exchange) });
     const route = ROUTE_FOR_PROVIDER[exchange.provider];
-    const response = await fetch(`${harness.sidecar.url}/${route}${exchange.request.path}`, {
+    const response = await fetch(`${sidecar.url}/${route}${exchange.request.path}`, {
       method: exchange.request.method,
       headers: { ...exchange.request.headers, 'content-type': 'application/json', 'x-tenant-id': TENANTS[(index + round) % TENANTS.length] ?? 'acme' },
       body: JSON.stringify(exchange.request.body),
@@ -48,62 +54,103 @@ async function replayCorpus(round: number): Promise<void> {
   }
 }
 
-/** The collector's own counters, as the stand-in would expose them on :8888. */
-function collectorSelfMetrics(acceptedPoints: number, timestampMs: number): TimeSeries[] {
-  const labels = { job: COLLECTOR_JOB, instance: 'otel-collector:8888' };
-  const at = (value: number): TimeSeries['samples'] => [{ value, timestampMs }];
-  return [
-    { labels: { ...labels, __name__: COLLECTOR.receiverAccepted, receiver: 'otlp', transport: 'http' }, samples: at(acceptedPoints) },
-    { labels: { ...labels, __name__: COLLECTOR.receiverRefused, receiver: 'otlp', transport: 'http' }, samples: at(0) },
-    { labels: { ...labels, __name__: COLLECTOR.receiverFailed, receiver: 'otlp', transport: 'http' }, samples: at(0) },
-    { labels: { ...labels, __name__: COLLECTOR.exporterSent, exporter: 'prometheusremotewrite' }, samples: at(acceptedPoints) },
-    { labels: { ...labels, __name__: COLLECTOR.exporterSendFailed, exporter: 'prometheusremotewrite' }, samples: at(0) },
-    { labels: { ...labels, __name__: COLLECTOR.exporterEnqueueFailed, exporter: 'prometheusremotewrite' }, samples: at(0) },
-    { labels: { ...labels, __name__: COLLECTOR.exporterQueueSize, exporter: 'prometheusremotewrite' }, samples: at(0) },
-    { labels: { ...labels, __name__: COLLECTOR.exporterQueueCapacity, exporter: 'prometheusremotewrite' }, samples: at(10_000) },
-  ];
+/** Expected token totals by provider and type, for `rounds` replays of the corpus. */
+function expectedTokens(rounds: number): Map<string, number> {
+  const totals = new Map<string, number>();
+  const add = (provider: string, type: string, value: number | undefined): void => {
+    if (value === undefined) return;
+    const key = `${provider}/${type}`;
+    totals.set(key, (totals.get(key) ?? 0) + value * rounds);
+  };
+  for (const exchange of corpus) {
+    const tokens = normalisedTokens(exchange);
+    const provider = PROVIDER_NAME[exchange.provider] ?? exchange.provider;
+    add(provider, 'input', tokens.input);
+    add(provider, 'output', tokens.output);
+  }
+  return totals;
 }
 
+async function tokenTotals(at?: number): Promise<Map<string, number>> {
+  const results = await prometheus.query(`sum by (${LABEL.provider}, ${LABEL.tokenType}) (${PROM.tokenUsage.sum})`, at);
+  return new Map(results.map((r) => [`${r.metric[LABEL.provider]}/${r.metric[LABEL.tokenType]}`, Number(r.value[1])]));
+}
+
+let evaluateAt: number;
+
 beforeAll(async () => {
-  prometheus = await startPrometheus();
-  harness = await startHarness({
-    routes: [...new Set(Object.values(ROUTE_FOR_PROVIDER))],
-    flags: {
-      headerAttribute: ['x-tenant-id=tenant'],
-      resourceAttribute: ['k8s.namespace.name=shop', 'k8s.workload.name=checkout', 'k8s.pod.name=checkout-7d9f', 'k8s.cluster.name=test'],
-      exportTimeout: '500',
-    },
-  });
-  const end = Math.floor(Date.now() / 1000) * 1000;
-  const start = end - (ROUNDS - 1) * STEP_MS;
-  let accepted = 0;
-  for (let round = 0; round < ROUNDS; round += 1) {
-    await replayCorpus(round);
-    if (round === 1) {
-      // One real export failure, so the sidecar counts it (genai_sidecar_telemetry_errors_total{stage="export"}).
-      harness.receiver.respondWith(503);
-      await harness.sidecar.telemetry.flush();
-      harness.receiver.respondWith(200);
-    }
-    const points = await harness.metrics((all) => all.length > 0);
-    accepted += points.length;
-    const stamp = start + round * STEP_MS;
-    await prometheus.write([...toRemoteWrite(points, stamp), ...collectorSelfMetrics(accepted, stamp)]);
+  provider = await startFakeProvider();
+  prometheus = await startPrometheus({ scrapeJobs: [] });
+  collector = await startCollector({ config: WRITER_CONFIG, remoteWriteUrl: prometheus.remoteWriteUrl });
+  await prometheus.setScrapeJobs([{ job: COLLECTOR_JOB, targets: [`127.0.0.1:${collector.ports.metrics}`] }]);
+  const routes = [...new Set(Object.values(ROUTE_FOR_PROVIDER))];
+  for (const [index, workload] of ['checkout', 'search'].entries()) {
+    sidecars.push(
+      await startSidecarProcess({
+        routes,
+        providerUrl: provider.url,
+        otlpEndpoint: collector.otlpHttpUrl,
+        exportIntervalMs: EXPORT_INTERVAL_MS,
+        headerAttributes: ['x-tenant-id=tenant'],
+        resourceAttributes: { 'k8s.namespace.name': 'shop', 'k8s.workload.name': workload, 'k8s.pod.name': `${workload}-${index}`, 'k8s.cluster.name': 'test' },
+      }),
+    );
   }
-  evaluateAt = end / 1000;
+
+  const [first, second] = sidecars as [SidecarProcess, SidecarProcess];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    // Round 0 and 2 through the first sidecar, round 1 through the second: two writers' series.
+    await replayCorpus(round === 1 ? second : first, round);
+    if (round === 0) {
+      // A rolling update of the collector: at least one export of each sidecar fails meanwhile.
+      await collector.stop();
+      await new Promise((resolve) => setTimeout(resolve, 2.5 * EXPORT_INTERVAL_MS));
+      await collector.start();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3 * EXPORT_INTERVAL_MS));
+  }
+
+  // Everything recorded reaches Prometheus: cumulative totals equal the corpus, for every provider.
+  const want = expectedTokens(ROUNDS);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const have = await tokenTotals();
+    if ([...want].every(([key, value]) => have.get(key) === value)) break;
+    if (Date.now() > deadline) break; // the test below reports the difference
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  // A few more exports and scrapes, so rate() windows hold several samples after the last call.
+  await new Promise((resolve) => setTimeout(resolve, 4 * EXPORT_INTERVAL_MS));
+  evaluateAt = Date.now() / 1000;
 });
 
 afterAll(async () => {
-  await harness?.close();
-  await prometheus?.stop();
+  for (const sidecar of sidecars) await sidecar.stop();
+  await collector?.close();
+  await prometheus?.close();
+  await provider?.close();
+});
+
+test('token sums in Prometheus equal the corpus, per provider and token type', async () => {
+  const have = await tokenTotals(evaluateAt);
+  const want = expectedTokens(ROUNDS);
+  expect(Object.fromEntries([...want].map(([key]) => [key, have.get(key)]))).toEqual(Object.fromEntries(want));
+});
+
+test('each sidecar is its own writer: job/instance and its workload label, counters never reset', async () => {
+  const writers = await prometheus.query(`count by (${LABEL.instance}, ${LABEL.workload}) (${PROM.tokenUsage.count})`, evaluateAt);
+  expect(writers.map((w) => w.metric[LABEL.workload]).sort()).toEqual(['checkout', 'search']);
+  // Through the collector's restart too: no series of a sidecar went backwards.
+  const resets = await prometheus.query(`sum(resets(${PROM.tokenUsage.count}[5m]))`, evaluateAt);
+  expect(Number(resets[0]?.value[1])).toBe(0);
 });
 
 /** Grafana's variables, as a user with "All" selected would have them. */
 function withVariables(expr: string): string {
   return expr
-    .replace(/\$\{?__rate_interval\}?/g, '3m')
-    .replace(/\$\{?__interval\}?/g, '1m')
-    .replace(/\$\{?__range\}?/g, '3m')
+    .replace(/\$\{?__rate_interval\}?/g, '1m')
+    .replace(/\$\{?__interval\}?/g, '15s')
+    .replace(/\$\{?__range\}?/g, '5m')
     .replace(/\$\{?(header_label|header|tenant_label|label)\}?/g, 'tenant')
     .replace(/\$\{?[a-zA-Z_][a-zA-Z0-9_]*(:[a-z]+)?\}?/g, '.*');
 }
@@ -112,12 +159,6 @@ function hasFiniteValue(results: Array<{ value: [number, string] }>): boolean {
   return results.some((result) => Number.isFinite(Number(result.value[1])));
 }
 
-test('the stand-in collector wrote series under the names the one module gives', async () => {
-  const results = await prometheus.query('count by (__name__) ({__name__=~"gen_ai_.*|genai_sidecar_.*"})', evaluateAt);
-  const names = results.map((result) => result.metric.__name__).sort();
-  expect(names).toEqual(expect.arrayContaining(['gen_ai_client_operation_duration_seconds_bucket', 'gen_ai_client_token_usage_count', 'genai_sidecar_client_cost_usd_total']));
-});
-
 describe('every dashboard panel query returns data', () => {
   const queries = dashboardQueries();
   test('there are panel queries to check', () => {
@@ -125,17 +166,53 @@ describe('every dashboard panel query returns data', () => {
   });
   test.each(queries.map((query) => [`${query.dashboard} / ${query.panel}`, query.expr] as const))('%s', async (_name, expr) => {
     const results = await prometheus.query(withVariables(expr), evaluateAt);
-    expect({ expr, results: results.length }).toEqual({ expr, results: expect.any(Number) });
-    expect(results.length).toBeGreaterThan(0);
-    expect(hasFiniteValue(results)).toBe(true);
+    expect({ expr, hasData: results.length > 0 && hasFiniteValue(results) }).toEqual({ expr, hasData: true });
   });
 });
 
 describe('every alert signal returns data', () => {
-  test.each(alertRules().map((rule) => [rule.alert, rule.signal, rule.expr] as const))('%s', async (_name, signal, expr) => {
+  const rules = alertRules().filter((rule) => !FAILURE_ONLY.has(rule.alert));
+  test('only the failure-only collector signals are left to the fault tests', () => {
+    expect(alertRules().filter((rule) => FAILURE_ONLY.has(rule.alert)).map((rule) => rule.alert).sort()).toEqual([...FAILURE_ONLY].sort());
+  });
+  test.each(rules.map((rule) => [rule.alert, rule.signal, rule.expr] as const))('%s', async (_name, signal, expr) => {
     const results = await prometheus.query(signal, evaluateAt);
+    expect({ signal, results: results.length }).toEqual({ signal, results: expect.any(Number) });
     expect(results.length).toBeGreaterThan(0);
     // The full alert expression must at least be valid PromQL against this data.
     await expect(prometheus.query(expr, evaluateAt)).resolves.toBeDefined();
   });
+});
+
+describe("the collector's own metrics", () => {
+  test('are served under the names in src/telemetry/collectorNames.ts (scraped from the built collector)', async () => {
+    const text = await collector.selfMetrics();
+    const served = new Set(text.split('\n').filter((line) => line.startsWith('otelcol_')).map((line) => /^[a-zA-Z0-9_:]+/.exec(line)?.[0]));
+    const wanted = Object.values(COLLECTOR).filter((name) => name !== COLLECTOR.exporterSendFailed && name !== COLLECTOR.exporterEnqueueFailed);
+    expect(wanted.filter((name) => !served.has(name))).toEqual([]);
+  });
+
+  test('reach Prometheus under the collector job, for the dashboards and alerts', async () => {
+    const results = await prometheus.query(`count by (__name__) ({job="${COLLECTOR_JOB}", __name__=~"otelcol_.*"})`, evaluateAt);
+    const names = results.map((r) => r.metric.__name__);
+    expect(names).toEqual(expect.arrayContaining([COLLECTOR.receiverAccepted, COLLECTOR.receiverRefused, COLLECTOR.exporterSent, COLLECTOR.exporterQueueSize, COLLECTOR.exporterQueueCapacity]));
+  });
+});
+
+test('no out-of-order, duplicate or invalid samples in the Prometheus or collector logs', () => {
+  expect(dataLossLines(prometheus.log())).toEqual([]);
+  expect(dataLossLines(collector.log())).toEqual([]);
+});
+
+test('the collector sent everything it accepted: nothing refused, failed or dropped', async () => {
+  const text = await collector.selfMetrics();
+  const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  expect({
+    refused: value(COLLECTOR.receiverRefused),
+    failed: value(COLLECTOR.receiverFailed),
+    sendFailed: value(COLLECTOR.exporterSendFailed),
+    enqueueFailed: value(COLLECTOR.exporterEnqueueFailed),
+    queued: value(COLLECTOR.exporterQueueSize),
+  }).toEqual({ refused: 0, failed: 0, sendFailed: 0, enqueueFailed: 0, queued: 0 });
+  expect(value(COLLECTOR.exporterSent)).toBeGreaterThan(0);
 });

@@ -1,9 +1,9 @@
 /**
  * The alert rules: the committed file is what the generator renders, every series an alert
  * reads exists under that name, counters and histograms are only read through rate()/increase(),
- * every alert has a firing and a quiet promtool test, and Debian's promtool accepts the config,
- * the rules and the tests. promtool comes from scripts/fetch-prometheus.sh (`make test` runs it);
- * without it these tests fail rather than skip.
+ * every alert has a firing and a quiet promtool test, and promtool of the Prometheus release that
+ * ships accepts the config, the rules and the tests. promtool comes from
+ * scripts/build-prometheus.sh (`make test` runs it); without it these tests fail rather than skip.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { ALERT_RULES_FILE, alertRules, renderAlertRuleFiles } from '../../src/observability/alerts/rules';
 import { COLLECTOR_JOB, collectorSeriesNames } from '../../src/telemetry/collectorNames';
 import { allSeriesNames } from '../../src/telemetry/prometheusNames';
-import { PROMETHEUS_BIN_DIR } from '../helpers/prometheus';
+import { PROMETHEUS_BIN_DIR, PROMETHEUS_BUILD_SCRIPT, PROMETHEUS_VERSION } from '../helpers/prometheus';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PROMETHEUS_CONFIG = 'prometheus/prometheus.yml';
@@ -157,7 +157,7 @@ describe(`promtool unit tests (${RULES_TEST_FILE})`, () => {
 describe(PROMETHEUS_CONFIG, () => {
   const config = parse(readRepoFile(PROMETHEUS_CONFIG)) as {
     rule_files: string[];
-    scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }> }>;
+    scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; type?: string; port?: number }> }>;
   };
 
   test('loads the generated rules, relative to itself', () => {
@@ -166,22 +166,33 @@ describe(PROMETHEUS_CONFIG, () => {
 
   test(`scrapes the collector's own metrics as job ${COLLECTOR_JOB}`, () => {
     const job = config.scrape_configs.find((scrape) => scrape.job_name === COLLECTOR_JOB);
-    expect(job?.static_configs?.flatMap((target) => target.targets)).toEqual(['otel-collector:8888']);
+    // Every collector pod as a target of its own (k8s: the headless Service otel-collector-metrics
+    // over both tiers; compose: the collector's network alias), so an alert names the one failing.
+    expect(job?.static_configs).toBeUndefined();
+    expect(job?.dns_sd_configs).toEqual([expect.objectContaining({ names: ['otel-collector-metrics'], type: 'A', port: 8888 })]);
   });
 });
 
-describe('promtool (Debian prometheus package in .cache/prometheus)', () => {
+describe('the Prometheus the tests run', () => {
+  test.each(['docker-compose.yaml', 'k8s/prometheus/statefulset.yaml'])(`is the release %s ships (${PROMETHEUS_BUILD_SCRIPT})`, (file) => {
+    const images = readRepoFile(file).match(/\bprom\/prometheus:\S+/g) ?? [];
+    expect(images).toEqual([`prom/prometheus:v${PROMETHEUS_VERSION}`]);
+  });
+});
+
+describe(`promtool ${PROMETHEUS_VERSION} in ${path.relative(ROOT, PROMETHEUS_BIN_DIR)}`, () => {
   const promtool = path.join(PROMETHEUS_BIN_DIR, 'promtool');
 
   function run(args: string[]): { status: number | null; output: string } {
     if (!existsSync(promtool)) {
-      throw new Error(`promtool not found at ${promtool}: run scripts/fetch-prometheus.sh (make test runs it first)`);
+      throw new Error(`promtool not found at ${promtool}: run ${PROMETHEUS_BUILD_SCRIPT} (make test runs it first)`);
     }
     const result = spawnSync(promtool, args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}` };
   }
 
   test.each([
+    ['--version', ['--version'], `promtool, version ${PROMETHEUS_VERSION} `],
     ['check config', ['check', 'config', PROMETHEUS_CONFIG], '1 rule files found'],
     ['check rules', ['check', 'rules', ALERT_RULES_FILE], `${alertRules().length} rules found`],
     ['test rules', ['test', 'rules', RULES_TEST_FILE], 'SUCCESS'],

@@ -4,7 +4,8 @@
  * ports agree with collector-config.yaml, the sidecar's environment is made of real flag
  * variables and resolves to the intended configuration, the demo TypeScript type-checks, and
  * the demo's fake provider and traffic generator, run against the real sidecar, produce the
- * metrics the dashboards chart.
+ * metrics the dashboards chart. The collector is the project's own build (collector/Dockerfile;
+ * collectorDockerfile.test.ts checks the image itself).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +37,7 @@ const serviceSchema = z
     expose: z.array(z.string()).default([]),
     depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
     healthcheck: z.object({ test: z.array(z.string()) }).passthrough().optional(),
+    networks: z.record(z.string(), z.object({ aliases: z.array(z.string()).default([]) }).strict().nullable()).optional(),
   })
   .strict();
 const composeSchema = z.object({
@@ -48,6 +50,9 @@ type Service = z.infer<typeof serviceSchema>;
 const composeDocument = parseDocument(read('docker-compose.yaml'));
 const compose = composeSchema.parse(composeDocument.toJS());
 const collectorConfig = parse(read('collector-config.yaml')) as Record<string, Record<string, unknown>>;
+const collectorManifest = parse(read('collector/builder-config.yaml')) as { dist: { name: string; version: string } };
+/** The image collector/Dockerfile builds (its header's `docker build -t`, checked in collectorDockerfile.test.ts). */
+const COLLECTOR_IMAGE = `ghcr.io/genai-sidecar/${collectorManifest.dist.name}:${collectorManifest.dist.version}`;
 
 function service(name: string): Service {
   const found = compose.services[name];
@@ -61,6 +66,8 @@ const command = (name: string): string[] => {
   const value = service(name).command ?? [];
   return Array.isArray(value) ? value : value.split(/\s+/);
 };
+/** Network aliases of a service on the default network. */
+const aliases = (name: string): string[] => service(name).networks?.default?.aliases ?? [];
 
 interface Mount {
   source: string;
@@ -138,20 +145,25 @@ describe('docker-compose.yaml', () => {
 });
 
 describe('otel-collector service', () => {
-  test('runs otelcol-contrib with collector-config.yaml mounted where --config points', () => {
-    expect(service('otel-collector').image).toMatch(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+$/);
-    const configPath = flagValue(command('otel-collector'), '--config');
-    expect(configPath).toBeDefined();
+  /** The Dockerfile's CMD (exec form) in the runtime stage, unless compose overrides it. */
+  const effectiveCommand = (): string[] => {
+    if (service('otel-collector').command !== undefined) return command('otel-collector');
+    const cmd = dockerfile(service('otel-collector').build?.dockerfile ?? '').filter((s) => s.instruction === 'CMD').pop();
+    return JSON.parse(cmd?.args ?? '[]') as string[];
+  };
+
+  test("builds collector/Dockerfile as the image name it documents, with collector-config.yaml where the image's --config points", () => {
+    expect(service('otel-collector').build).toEqual({ context: '.', dockerfile: 'collector/Dockerfile' });
+    expect(service('otel-collector').image).toBe(COLLECTOR_IMAGE);
+    const configPath = flagValue(effectiveCommand(), '--config');
+    expect(configPath).toMatch(/^\/\S+\.yaml$/);
     expect(mountOf('otel-collector', './collector-config.yaml')?.target).toBe(configPath);
   });
 
-  test("keeps the WAL on a named volume that the init service hands to the collector's user", () => {
-    const walDirectory = nested(collectorConfig.exporters, 'prometheusremotewrite', 'wal', 'directory');
-    const walMount = mounts('otel-collector').find((m) => m.target === walDirectory);
-    expect(walMount).toMatchObject({ bind: false });
-    expect(mountOf('otelcol-wal-init', walMount?.source ?? '')?.target).toBeDefined();
-    expect(command('otelcol-wal-init')).toEqual(expect.arrayContaining(['chown', mountOf('otelcol-wal-init', walMount?.source ?? '')?.target]));
-    expect(service('otel-collector').depends_on['otelcol-wal-init']?.condition).toBe('service_completed_successfully');
+  test('keeps no state: its config is its only mount (the writer config has no write-ahead log)', () => {
+    expect(mounts('otel-collector')).toEqual([{ source: './collector-config.yaml', target: flagValue(effectiveCommand(), '--config'), bind: true }]);
+    // A write-ahead log would need a volume (and a service handing it to the image's user).
+    expect(nested(collectorConfig.exporters, 'prometheus_remote_write', 'wal')).toBeUndefined();
   });
 
   test('publishes the ports collector-config.yaml listens on', () => {
@@ -165,7 +177,7 @@ describe('otel-collector service', () => {
   });
 
   test('remote-writes to the prometheus service', () => {
-    const endpoint = new URL(String(nested(collectorConfig.exporters, 'prometheusremotewrite', 'endpoint')));
+    const endpoint = new URL(String(nested(collectorConfig.exporters, 'prometheus_remote_write', 'http', 'endpoint')));
     expect(endpoint.hostname in compose.services).toBe(true);
     expect(endpoint.hostname).toBe('prometheus');
     expect(publishedPorts('prometheus')).toContain(Number(endpoint.port));
@@ -176,6 +188,7 @@ describe('prometheus service', () => {
   test('accepts remote write and reads the repository config and rules', () => {
     const args = command('prometheus');
     expect(args).toContain('--web.enable-remote-write-receiver');
+    expect(args).toContain('--enable-feature=native-histograms');
     const configFile = flagValue(args, '--config.file');
     expect(configFile).toBe('/etc/prometheus/prometheus.yml');
     expect(mountOf('prometheus', './prometheus/prometheus.yml')?.target).toBe(configFile);
@@ -184,7 +197,10 @@ describe('prometheus service', () => {
   });
 
   test("prometheus.yml loads the mounted rules and scrapes the collector's own metrics", () => {
-    const prometheus = parse(read('prometheus/prometheus.yml')) as { rule_files?: string[]; scrape_configs?: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }> }> };
+    const prometheus = parse(read('prometheus/prometheus.yml')) as {
+      rule_files?: string[];
+      scrape_configs?: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; type?: string; port?: number }> }>;
+    };
     const configDir = path.posix.dirname(flagValue(command('prometheus'), '--config.file') ?? '');
     const rulesTarget = mountOf('prometheus', './prometheus/rules')?.target ?? '';
     for (const file of prometheus.rule_files ?? []) {
@@ -192,10 +208,17 @@ describe('prometheus service', () => {
       expect({ file, underRulesMount: inContainer.startsWith(`${rulesTarget}/`) }).toEqual({ file, underRulesMount: true });
     }
     expect(prometheus.rule_files?.length).toBeGreaterThan(0);
+    // Every collector, found in DNS (in Kubernetes a headless Service over both tiers): here the
+    // name is the collector's network alias, and the port its own-metrics port.
     const job = prometheus.scrape_configs?.find((config) => config.job_name === COLLECTOR_JOB);
     const readers = nested(collectorConfig.service, 'telemetry', 'metrics', 'readers') as unknown[];
     const metricsPort = nested(readers[0], 'pull', 'exporter', 'prometheus', 'port');
-    expect(job?.static_configs?.flatMap((c) => c.targets)).toContain(`otel-collector:${metricsPort}`);
+    expect(job?.static_configs).toBeUndefined();
+    expect(job?.dns_sd_configs?.length).toBe(1);
+    const [discovery] = job?.dns_sd_configs ?? [];
+    expect({ type: discovery?.type, port: discovery?.port }).toEqual({ type: 'A', port: metricsPort });
+    expect(discovery?.names.length).toBeGreaterThan(0);
+    for (const name of discovery?.names ?? []) expect({ name, aliasOfTheCollector: aliases('otel-collector').includes(name) }).toEqual({ name, aliasOfTheCollector: true });
   });
 });
 

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUNTIME_NODE_FLAGS } from '../../src/cli/runtimeFlags';
+import { execForm, parseStages, type Stage } from '../helpers/dockerfile';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DOCKERFILE = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -15,17 +16,6 @@ const DOCKERIGNORE = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8');
 const BIN = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['genai-sidecar'];
 /** What the build needs from the context; .dockerignore must let in exactly these. */
 const CONTEXT = ['package.json', 'package-lock.json', 'tsconfig.json', 'src'];
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-interface Stage {
-  image: string;
-  name: string | undefined;
-  instructions: Instruction[];
-}
 
 test('the Dockerfile follows every rule', () => {
   expect(dockerfileProblems(DOCKERFILE)).toEqual([]);
@@ -124,37 +114,6 @@ function dockerignoreProblems(ignore: string, dockerfile: string): string[] {
     if (!CONTEXT.includes(source)) problems.push(`COPY ${source}: not in the build context .dockerignore allows`);
   }
   return problems;
-}
-
-/** Instructions per stage, with comments dropped and `\` continuations joined. */
-function parseStages(text: string): Stage[] {
-  const lines = text
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('#'));
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [keyword = '', ...rest] = line.split(/\s+/);
-    const instruction = { keyword: keyword.toUpperCase(), args: rest.join(' ') };
-    if (instruction.keyword === 'FROM') {
-      const [image = '', as, name] = rest.filter((word) => !word.startsWith('--'));
-      stages.push({ image, name: as?.toUpperCase() === 'AS' ? name : undefined, instructions: [] });
-    } else {
-      stages[stages.length - 1]?.instructions.push(instruction);
-    }
-  }
-  return stages;
-}
-
-function execForm(stage: Stage, keyword: string): string[] | undefined {
-  const args = stage.instructions.filter((i) => i.keyword === keyword).pop()?.args;
-  try {
-    const parsed = JSON.parse(args ?? '') as unknown;
-    return Array.isArray(parsed) && parsed.every((item) => typeof item === 'string') ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 test('make run starts node with the same runtime flags as the image', () => {

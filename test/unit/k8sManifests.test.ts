@@ -3,7 +3,10 @@
  * renders every kustomize base and the top-level one, every rendered object must pass strict
  * schema validation (unknown fields rejected), every container must be hardened, and the pieces
  * must point at each other: ConfigMaps mounted where the configuration files expect them,
- * Services where URLs point, volumes where data is written.
+ * Services where URLs point, volumes where data is written. The collector runs in two tiers of
+ * the project's own image (collector/Dockerfile): routers behind the Service the sidecars export
+ * to, which send each sidecar's data to one writer found through a headless Service, and writers
+ * that remote-write to Prometheus, which discovers every collector pod through another.
  *
  * Each rule is a function that returns problems. The "catches" tables break a rendered copy on
  * purpose, one rule at a time, to prove that every rule can fail.
@@ -21,6 +24,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { k8sConfigBases } from '../../src/observability/k8sFiles';
 import { injectManifests } from '../../src/inject/manifests';
 import { DEFAULT_COLLECTOR_ENDPOINT, DEFAULT_IMAGE_REPOSITORY, defaultInjectOptions } from '../../src/inject/options';
+import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { loadKubernetesSchemas, validateKubernetesObject } from '../helpers/k8sSchema';
 import { renderKustomization, type KubernetesObject } from '../helpers/kubectl';
 
@@ -31,6 +35,23 @@ const OBSERVABILITY_NAMESPACE = 'genai-observability';
 // kubectl apply (client side) keeps the whole object in this annotation, capped at 256 KiB.
 const LAST_APPLIED_LIMIT = 262144;
 const PACKAGE_VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const COLLECTOR_DIST = (parse(readFileSync(path.join(ROOT, 'collector/builder-config.yaml'), 'utf8')) as { dist: { name: string; version: string } }).dist;
+/** The image collector/Dockerfile builds (its header's `docker build -t`, checked in collectorDockerfile.test.ts). */
+const COLLECTOR_IMAGE = `ghcr.io/genai-sidecar/${COLLECTOR_DIST.name}:${COLLECTOR_DIST.version}`;
+/** The uid collector/Dockerfile's runtime stage runs as. */
+const COLLECTOR_UID = Number(/^USER\s+(\d+)/m.exec(readFileSync(path.join(ROOT, 'collector/Dockerfile'), 'utf8'))?.[1]);
+const NAME_LABEL = 'app.kubernetes.io/name';
+const COMPONENT_LABEL = 'app.kubernetes.io/component';
+
+/** The collector's two tiers: workload, pod labels, and the file of the shared ConfigMap each runs. */
+interface Tier {
+  workload: string;
+  kind: 'Deployment' | 'StatefulSet';
+  component: 'router' | 'writer';
+  configFile: string;
+}
+const ROUTER: Tier = { workload: 'otel-collector', kind: 'Deployment', component: 'router', configFile: '/conf/router-config.yaml' };
+const WRITER: Tier = { workload: 'otel-collector-writer', kind: 'StatefulSet', component: 'writer', configFile: '/conf/collector-config.yaml' };
 
 type Objects = KubernetesObject[];
 type Workload = IDeployment | IStatefulSet;
@@ -65,7 +86,9 @@ describe('kubectl kustomize', () => {
 
 describe('rules hold for the rendered manifests', () => {
   test('every container runs hardened', () => expect(hardeningProblems(everything())).toEqual([]));
-  test('the collector is wired to its config, its volumes and its Service', () => expect(collectorProblems(stack())).toEqual([]));
+  test('each collector tier runs otelcol-genai on its own file of the shared ConfigMap, statelessly', () => expect(collectorProblems(stack())).toEqual([]));
+  test("the sidecars' Service reaches only routers, which reach the writers through a headless Service", () => expect(routingProblems(stack())).toEqual([]));
+  test('a headless Service covers every collector pod of both tiers for Prometheus', () => expect(collectorMetricsProblems(stack())).toEqual([]));
   test('Prometheus receives remote writes, loads the rules and keeps data on a volume', () => expect(prometheusProblems(stack())).toEqual([]));
   test('Grafana mounts what its provisioning files name and queries the in-cluster Prometheus', () => expect(grafanaProblems(stack())).toEqual([]));
   test('the injector runs highly available, without RBAC, as `genai-sidecar webhook`', () => expect(injectorProblems(stack())).toEqual([]));
@@ -91,19 +114,45 @@ const CATCHES: [string, (objects: Objects) => string[], Mutation, string][] = [
   ['root filesystem writable', hardeningProblems, (o) => (container(o, 'grafana').securityContext!.readOnlyRootFilesystem = false), 'readOnlyRootFilesystem'],
   ['capabilities kept', hardeningProblems, (o) => delete container(o, 'webhook').securityContext?.capabilities, 'drop ALL'],
   ['may run as root', hardeningProblems, (o) => delete podSpec(workload(o, 'prometheus')).securityContext?.runAsNonRoot, 'runAsNonRoot'],
-  ['privilege escalation', hardeningProblems, (o) => delete container(o, 'otel-collector').securityContext?.allowPrivilegeEscalation, 'allowPrivilegeEscalation'],
+  ['privilege escalation', hardeningProblems, (o) => delete container(o, 'router').securityContext?.allowPrivilegeEscalation, 'allowPrivilegeEscalation'],
   ['no seccomp profile', hardeningProblems, (o) => delete podSpec(workload(o, 'grafana')).securityContext?.seccompProfile, 'seccomp'],
   ['no memory limit', hardeningProblems, (o) => delete container(o, 'prometheus').resources?.limits, 'limits'],
   ['unpinned image', hardeningProblems, (o) => (container(o, 'grafana').image = 'grafana/grafana:latest'), 'pinned'],
   ['service account token', hardeningProblems, (o) => (podSpec(workload(o, 'otel-collector')).automountServiceAccountToken = true), 'automountServiceAccountToken'],
-  ['collector config path', collectorProblems, (o) => (container(o, 'otel-collector').args = ['--config=/etc/otel/config.yaml']), '--config'],
-  ['collector WAL not on a volume', collectorProblems, (o) => (mount(o, 'otel-collector', 'wal').mountPath = '/data'), 'WAL'],
-  ['collector health port', collectorProblems, (o) => (container(o, 'otel-collector').livenessProbe = { httpGet: { path: '/', port: 8888 } }), 'livenessProbe'],
-  ['collector Service port', collectorProblems, (o) => (service(o, 'otel-collector').spec!.ports = service(o, 'otel-collector').spec!.ports?.filter((p) => p.port !== 4318)), '4318'],
+  ['collector config path', collectorProblems, (o) => (container(o, 'router').args = ['--config=/etc/otel/config.yaml']), '--config'],
+  ['routers run the writer config', collectorProblems, (o) => (container(o, 'router').args = ['--config=/conf/collector-config.yaml']), 'router-config.yaml'],
+  ['writers run the router config', collectorProblems, (o) => (container(o, 'writer').args = ['--config=/conf/router-config.yaml']), 'collector-config.yaml'],
+  ['collector health port', collectorProblems, (o) => (container(o, 'router').livenessProbe = { httpGet: { path: '/', port: 8888 } }), 'livenessProbe'],
+  ['a collector port not declared', collectorProblems, (o) => (container(o, 'writer').ports = container(o, 'writer').ports?.filter((p) => p.containerPort !== 4317)), '4317'],
+  ['one router', collectorProblems, (o) => (workload(o, 'otel-collector').spec!.replicas = 1), 'replicas'],
+  ['one writer', collectorProblems, (o) => (workload(o, 'otel-collector-writer').spec!.replicas = 1), 'replicas'],
+  ['a tier without its component label', collectorProblems, (o) => delete workload(o, 'otel-collector-writer').spec!.template.metadata!.labels![COMPONENT_LABEL], 'component'],
+  ['a collector volume besides the config', collectorProblems, (o) => addScratchVolume(o, 'writer', '/var/lib/otelcol'), 'emptyDir'],
+  ['another collector image', collectorProblems, (o) => (container(o, 'writer').image = 'otel/opentelemetry-collector-contrib:0.136.0'), COLLECTOR_IMAGE],
+  ["a uid that is not the image's", collectorProblems, (o) => (podSpec(workload(o, 'otel-collector')).securityContext!.runAsUser = 10001), 'runAsUser'],
+  ['no GOMEMLIMIT', collectorProblems, (o) => delete container(o, 'writer').env, 'GOMEMLIMIT'],
+  ['GOMEMLIMIT above the memory limit', collectorProblems, (o) => (container(o, 'router').env = [{ name: 'GOMEMLIMIT', value: '2GiB' }]), 'GOMEMLIMIT'],
+  ['writers started one by one', collectorProblems, (o) => ((workload(o, 'otel-collector-writer') as IStatefulSet).spec!.podManagementPolicy = 'OrderedReady'), 'Parallel'],
+  ['collector Service port', routingProblems, (o) => (service(o, 'otel-collector').spec!.ports = service(o, 'otel-collector').spec!.ports?.filter((p) => p.port !== 4318)), '4318'],
+  ['sidecars reach the writers directly', routingProblems, (o) => delete service(o, 'otel-collector').spec!.selector![COMPONENT_LABEL], 'writer'],
+  ['routing on something else than the resource', routingProblems, (o) => editConfigMapFile<CollectorConfig>(o, 'router-config.yaml', (c) => (c.exporters!.load_balancing!.routing_key = 'streamID')), 'routing_key'],
+  ['writer Service with a cluster IP', routingProblems, (o) => delete service(o, 'otel-collector-writer').spec!.clusterIP, 'headless'],
+  ['writer Service selects the routers', routingProblems, (o) => (service(o, 'otel-collector-writer').spec!.selector![COMPONENT_LABEL] = 'router'), 'router'],
+  ['writer Service on another port', routingProblems, (o) => (service(o, 'otel-collector-writer').spec!.ports![0]!.port = 4318), '4317'],
+  ['resolver hostname without its Service', routingProblems, (o) => (service(o, 'otel-collector-writer').metadata!.name = 'otel-collector-writers'), 'otel-collector-writer'],
+  ['resolver in another namespace', routingProblems, (o) => editConfigMapFile<CollectorConfig>(o, 'router-config.yaml', (c) => (c.exporters!.load_balancing!.resolver!.dns!.hostname = 'otel-collector-writer.observability.svc.cluster.local')), 'namespace observability'],
+  ['StatefulSet governed by another Service', routingProblems, (o) => ((workload(o, 'otel-collector-writer') as IStatefulSet).spec!.serviceName = 'otel-collector'), 'serviceName'],
+  ['metrics Service misses the writers', collectorMetricsProblems, (o) => (service(o, 'otel-collector-metrics').spec!.selector![COMPONENT_LABEL] = 'router'), 'otel-collector-writer'],
+  ['metrics Service with a cluster IP', collectorMetricsProblems, (o) => delete service(o, 'otel-collector-metrics').spec!.clusterIP, 'headless'],
+  ['metrics Service on another port', collectorMetricsProblems, (o) => (service(o, 'otel-collector-metrics').spec!.ports![0]!.targetPort = 'health'), '8888'],
   ['remote-write receiver off', prometheusProblems, (o) => removeArg(container(o, 'prometheus'), '--web.enable-remote-write-receiver'), 'remote-write-receiver'],
+  ['native histograms off', prometheusProblems, (o) => removeArg(container(o, 'prometheus'), '--enable-feature=native-histograms'), 'native-histograms'],
   ['rules not mounted', prometheusProblems, (o) => (mount(o, 'prometheus', 'rules').mountPath = '/rules'), 'rules'],
   ['TSDB not on the claim', prometheusProblems, (o) => (mount(o, 'prometheus', 'data').mountPath = '/data'), 'storage.tsdb.path'],
   ['Prometheus Service renamed', prometheusProblems, (o) => (service(o, 'prometheus').metadata!.name = 'prom'), 'prometheus:9090'],
+  ['collectors scraped through one Service', prometheusProblems, (o) => scrapeCollectorsAt(o, { static_configs: [{ targets: ['otel-collector:8888'] }] }), 'every collector pod'],
+  ['collectors discovered by a name without a Service', prometheusProblems, (o) => scrapeCollectorsAt(o, { dns_sd_configs: [{ names: ['otel-collectors'], type: 'A', port: 8888 }] }), 'no Service otel-collectors'],
+  ['collectors discovered through a Service with one address', prometheusProblems, (o) => scrapeCollectorsAt(o, { dns_sd_configs: [{ names: ['otel-collector'], type: 'A', port: 8888 }] }), 'headless'],
   ['dashboards not at the provider path', grafanaProblems, (o) => (mount(o, 'grafana', 'dashboards').mountPath = '/dashboards'), 'provider path'],
   ['a provisioning folder not mounted', grafanaProblems, (o) => (mount(o, 'grafana', 'provisioning-datasources').mountPath = '/etc/ds'), 'provisioning/datasources'],
   ['one injector replica', injectorProblems, (o) => (workload(o, 'genai-sidecar-injector').spec!.replicas = 1), 'replicas'],
@@ -154,34 +203,121 @@ function hardeningProblems(objects: Objects): string[] {
 }
 
 function collectorProblems(objects: Objects): string[] {
-  const problems: string[] = [];
-  const deployment = workload(objects, 'otel-collector');
-  const pod = podSpec(deployment);
-  const c = container(objects, 'otel-collector');
-  const configArg = c.args?.find((arg) => arg.startsWith('--config='));
-  const configFile = configArg?.slice('--config='.length) ?? '';
-  if (configFile !== '/conf/collector-config.yaml') problems.push(`collector: args must include --config=/conf/collector-config.yaml, got ${String(configArg)}`);
-  const configText = configMapFile(objects, pod, c, configFile);
-  if (configText === undefined) return [...problems, `collector: no ConfigMap mounted provides ${configFile}`];
-  const config = parse(configText) as CollectorConfig;
+  const problems = [ROUTER, WRITER].flatMap((tier) => tierProblems(objects, tier));
+  // Writers share nothing with one another: start and replace them all at once.
+  const writers = workload(objects, WRITER.workload) as IStatefulSet;
+  if (writers.spec?.podManagementPolicy !== 'Parallel') problems.push(`collector: ${WRITER.workload} must have podManagementPolicy Parallel`);
+  // Each tier is told apart by its own file: the routers load-balance, the writers remote-write.
+  const routerConfig = tierConfig(objects, ROUTER);
+  const writerConfig = tierConfig(objects, WRITER);
+  if (routerConfig && !routerConfig.exporters?.load_balancing) problems.push(`collector: ${ROUTER.configFile} has no load_balancing exporter: the routers must run router-config.yaml`);
+  if (writerConfig && !writerConfig.exporters?.prometheus_remote_write) problems.push(`collector: ${WRITER.configFile} has no prometheus_remote_write exporter: the writers must run collector-config.yaml`);
+  return problems;
+}
 
-  for (const port of [4317, 4318, 8888, 13133]) {
-    if (!c.ports?.some((p) => p.containerPort === port)) problems.push(`collector: container port ${port} not declared`);
+/** One tier: its workload, labels, replicas, image, user, config file, ports, probes, memory, volumes. */
+function tierProblems(objects: Objects, tier: Tier): string[] {
+  const at = `collector ${tier.component}s (${tier.kind} ${tier.workload})`;
+  const w = workloads(objects).find((each) => each.metadata?.name === tier.workload);
+  if (!w || w.kind !== tier.kind) return [`${at}: no ${tier.kind} ${tier.workload}`];
+  const problems: string[] = [];
+  const pod = podSpec(w);
+  const labels = w.spec?.template.metadata?.labels ?? {};
+  const wanted = { [NAME_LABEL]: 'otel-collector', [COMPONENT_LABEL]: tier.component };
+  const matchLabels = w.spec?.selector.matchLabels ?? {};
+  if (!selects(wanted, labels) || !selects(wanted, matchLabels) || !selects(matchLabels, wanted)) {
+    problems.push(`${at}: pods and selector must carry ${NAME_LABEL}=otel-collector and ${COMPONENT_LABEL}=${tier.component}`);
+  }
+  if ((w.spec?.replicas ?? 1) < 2) problems.push(`${at}: needs at least 2 replicas, got ${String(w.spec?.replicas)}`);
+  if (pod.containers.length !== 1) return [...problems, `${at}: expected one container`];
+  const c = pod.containers[0] as IContainer;
+  if (c.image !== COLLECTOR_IMAGE) problems.push(`${at}: image must be ${COLLECTOR_IMAGE} (collector/Dockerfile), got ${String(c.image)}`);
+  const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
+  if (uid !== COLLECTOR_UID) problems.push(`${at}: runAsUser must be ${COLLECTOR_UID}, the USER of collector/Dockerfile, got ${String(uid)}`);
+
+  const configArg = c.args?.find((arg) => arg.startsWith('--config='));
+  if (configArg !== `--config=${tier.configFile}`) problems.push(`${at}: args must include --config=${tier.configFile}, got ${String(configArg)}`);
+  const config = tierConfig(objects, tier);
+  if (!config) return [...problems, `${at}: no ConfigMap mounted provides ${tier.configFile}`];
+
+  for (const port of listenPorts(config)) {
+    if (!c.ports?.some((p) => p.containerPort === port)) problems.push(`${at}: container port ${port} (${path.posix.basename(tier.configFile)} listens there) not declared`);
   }
   const healthPort = Number(config.extensions?.health_check?.endpoint?.split(':').pop());
-  for (const probe of ['livenessProbe', 'readinessProbe'] as const) {
+  for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
     const port = c[probe]?.httpGet?.port;
-    if (port === undefined || containerPort(c, port) !== healthPort) problems.push(`collector: ${probe} must hit the health_check extension on ${healthPort}`);
+    if (port === undefined || containerPort(c, port) !== healthPort) problems.push(`${at}: ${probe} must hit the health_check extension on ${healthPort}`);
   }
-  const wal = config.exporters?.prometheusremotewrite?.wal?.directory;
-  if (!wal || !writableVolumeAt(pod, c, wal)) problems.push(`collector: the prometheusremotewrite WAL directory ${String(wal)} is not on a writable volume`);
 
+  // GOMEMLIMIT: the Go runtime's soft limit, below the container's limit that memory_limiter reads.
+  const limit = quantityBytes(String(c.resources?.limits?.memory ?? ''));
+  const goLimit = goMemLimitBytes(c.env?.find((e) => e.name === 'GOMEMLIMIT')?.value ?? '');
+  if (limit === undefined || goLimit === undefined || goLimit < 0.7 * limit || goLimit > 0.9 * limit) {
+    problems.push(`${at}: env GOMEMLIMIT must be about 80% (70-90%) of limits.memory ${String(c.resources?.limits?.memory)}`);
+  }
+  // No write-ahead log, no state: the only volume is the configuration.
+  for (const volume of pod.volumes ?? []) {
+    if (!volume.configMap) problems.push(`${at}: volume ${volume.name} is not a ConfigMap (${Object.keys(volume).filter((k) => k !== 'name').join(', ')}): the collector keeps no state`);
+  }
+  return problems;
+}
+
+/** Sidecars -> Service otel-collector -> routers -> (resolver) headless Service -> writers. */
+function routingProblems(objects: Objects): string[] {
+  const problems: string[] = [];
+  const routerLabels = workload(objects, ROUTER.workload).spec?.template.metadata?.labels ?? {};
+  const writerLabels = workload(objects, WRITER.workload).spec?.template.metadata?.labels ?? {};
+  const router = podSpec(workload(objects, ROUTER.workload)).containers[0] as IContainer;
+  const writer = podSpec(workload(objects, WRITER.workload)).containers[0] as IContainer;
+
+  // What the sidecars export to: the routers only.
   const svc = service(objects, 'otel-collector');
-  for (const port of [4317, 4318, 8888]) {
+  if (!selects(svc.spec?.selector, routerLabels) || selects(svc.spec?.selector, writerLabels)) {
+    problems.push('routing: Service otel-collector must select the routers only, never a writer (several writers would write one sidecar\'s series)');
+  }
+  for (const port of [4317, 4318]) {
     const exposed = svc.spec?.ports?.find((p) => p.port === port);
-    if (!exposed || containerPort(c, exposed.targetPort ?? port) !== port) problems.push(`collector: Service otel-collector must expose ${port}`);
+    if (!exposed || containerPort(router, exposed.targetPort ?? port) !== port) problems.push(`routing: Service otel-collector must expose ${port} on the routers`);
   }
   problems.push(...urlProblems(objects, DEFAULT_COLLECTOR_ENDPOINT, 'the injected sidecars\' OTLP endpoint', OBSERVABILITY_NAMESPACE, 'otel-collector'));
+
+  // The routers' load_balancing exporter: keyed on the resource, resolving the writers in DNS.
+  const balancer = tierConfig(objects, ROUTER)?.exporters?.load_balancing;
+  if (balancer?.routing_key !== 'resource') problems.push(`routing: the routers' load_balancing routing_key must be resource (one writer per sidecar), got ${String(balancer?.routing_key)}`);
+  const dns = balancer?.resolver?.dns;
+  if (!dns?.hostname) return [...problems, 'routing: the routers\' load_balancing exporter has no dns resolver'];
+  const [name = '', namespace = OBSERVABILITY_NAMESPACE, ...rest] = dns.hostname.split('.');
+  if (rest.length > 0 && rest.join('.') !== 'svc.cluster.local') problems.push(`routing: resolver hostname ${dns.hostname} is not <service>.<namespace>.svc.cluster.local`);
+  const writers = ofKind<IService>(objects, 'Service').find((s) => s.metadata?.name === name && s.metadata.namespace === namespace);
+  if (!writers) return [...problems, `routing: resolver hostname ${dns.hostname}: no Service ${name} in namespace ${namespace}`];
+  if (writers.spec?.clusterIP !== 'None') problems.push(`routing: Service ${name} must be headless (clusterIP: None), so the resolver gets one address per writer`);
+  if (!selects(writers.spec?.selector, writerLabels) || selects(writers.spec?.selector, routerLabels)) problems.push(`routing: Service ${name} must select the writers only, not a router`);
+  const grpcPort = Number(tierConfig(objects, WRITER)?.receivers?.otlp?.protocols?.grpc?.endpoint?.split(':').pop());
+  const port = Number(dns.port ?? 4317);
+  const exposed = writers.spec?.ports?.find((p) => p.port === port);
+  if (port !== grpcPort || !exposed || containerPort(writer, exposed.targetPort ?? port) !== grpcPort) {
+    problems.push(`routing: the resolver's port ${port} must be exposed by Service ${name} on the writers' OTLP/gRPC port ${grpcPort}`);
+  }
+  const statefulSet = workload(objects, WRITER.workload) as IStatefulSet;
+  if (statefulSet.spec?.serviceName !== name) problems.push(`routing: ${WRITER.workload}'s serviceName must be its headless Service ${name}, got ${String(statefulSet.spec?.serviceName)}`);
+  return problems;
+}
+
+/** The headless Service Prometheus resolves: every pod of both tiers, on their metrics port. */
+function collectorMetricsProblems(objects: Objects): string[] {
+  const problems: string[] = [];
+  const svc = service(objects, 'otel-collector-metrics');
+  if (svc.spec?.clusterIP !== 'None') problems.push('collector metrics: Service otel-collector-metrics must be headless (clusterIP: None): one address per pod');
+  for (const tier of [ROUTER, WRITER]) {
+    const w = workload(objects, tier.workload);
+    if (!selects(svc.spec?.selector, w.spec?.template.metadata?.labels ?? {})) problems.push(`collector metrics: Service otel-collector-metrics does not select ${tier.workload}`);
+    const c = podSpec(w).containers[0] as IContainer;
+    const metricsPort = tierConfig(objects, tier)?.service?.telemetry?.metrics?.readers?.[0]?.pull?.exporter?.prometheus?.port;
+    const exposed = svc.spec?.ports?.find((p) => p.port === metricsPort);
+    if (metricsPort === undefined || !exposed || containerPort(c, exposed.targetPort ?? metricsPort) !== metricsPort) {
+      problems.push(`collector metrics: Service otel-collector-metrics must expose ${String(metricsPort)}, ${tier.workload}'s own-metrics port`);
+    }
+  }
   return problems;
 }
 
@@ -192,6 +328,7 @@ function prometheusProblems(objects: Objects): string[] {
   const c = container(objects, 'prometheus');
   const args = c.args ?? [];
   if (!args.includes('--web.enable-remote-write-receiver')) problems.push('prometheus: --web.enable-remote-write-receiver missing');
+  if (!args.includes('--enable-feature=native-histograms')) problems.push('prometheus: --enable-feature=native-histograms missing (exponential histograms would be answered 500)');
 
   const configFile = flag(args, '--config.file') ?? '';
   const configText = configMapFile(objects, pod, c, configFile);
@@ -210,11 +347,21 @@ function prometheusProblems(objects: Objects): string[] {
     for (const target of (scrape.static_configs ?? []).flatMap((s) => s.targets ?? [])) {
       problems.push(...urlProblems(objects, `http://${target}`, `scrape job ${scrape.job_name}`, OBSERVABILITY_NAMESPACE));
     }
+    for (const discovery of scrape.dns_sd_configs ?? []) {
+      for (const name of discovery.names) problems.push(...dnsTargetProblems(objects, name, discovery, `scrape job ${scrape.job_name}`));
+    }
   }
-  const collectorPod = podSpec(workload(objects, 'otel-collector'));
-  const collectorConfig = configMapFile(objects, collectorPod, container(objects, 'otel-collector'), '/conf/collector-config.yaml');
-  const remoteWrite = (parse(collectorConfig ?? '{}') as CollectorConfig).exporters?.prometheusremotewrite?.endpoint ?? '';
-  problems.push(...urlProblems(objects, remoteWrite, 'the collector\'s remote write', OBSERVABILITY_NAMESPACE, 'prometheus'));
+  // The collectors' own metrics: from every pod of every tier, each a target of its own.
+  const collectorJob = config.scrape_configs?.find((scrape) => scrape.job_name === COLLECTOR_JOB);
+  const discovered = (collectorJob?.dns_sd_configs ?? []).flatMap((d) => d.names.map((name) => headlessService(objects, name)));
+  for (const tier of [ROUTER, WRITER]) {
+    const labels = workload(objects, tier.workload).spec?.template.metadata?.labels ?? {};
+    if (collectorJob?.static_configs?.length || !discovered.some((svc) => selects(svc?.spec?.selector, labels))) {
+      problems.push(`prometheus: scrape job ${COLLECTOR_JOB} must reach every collector pod (dns_sd_configs on a headless Service), but misses ${tier.workload}'s or goes through a Service`);
+    }
+  }
+  const remoteWrite = tierConfig(objects, WRITER)?.exporters?.prometheus_remote_write?.http?.endpoint ?? '';
+  problems.push(...urlProblems(objects, remoteWrite, 'the collector writers\' remote write', OBSERVABILITY_NAMESPACE, 'prometheus'));
   return problems;
 }
 
@@ -292,12 +439,22 @@ function imageProblems(objects: Objects): string[] {
 // Navigation
 
 interface CollectorConfig {
+  receivers?: { otlp?: { protocols?: { grpc?: { endpoint?: string }; http?: { endpoint?: string } } } };
   extensions?: { health_check?: { endpoint?: string } };
-  exporters?: { prometheusremotewrite?: { endpoint?: string; wal?: { directory?: string } } };
+  exporters?: {
+    prometheus_remote_write?: { http?: { endpoint?: string } };
+    load_balancing?: { routing_key?: string; resolver?: { dns?: { hostname?: string; port?: string | number } } };
+  };
+  service?: { telemetry?: { metrics?: { readers?: { pull?: { exporter?: { prometheus?: { port?: number } } } }[] } } };
+}
+interface DnsDiscovery {
+  names: string[];
+  type?: string;
+  port?: number;
 }
 interface PrometheusConfig {
   rule_files?: string[];
-  scrape_configs?: { job_name: string; static_configs?: { targets?: string[] }[] }[];
+  scrape_configs?: { job_name: string; static_configs?: { targets?: string[] }[]; dns_sd_configs?: DnsDiscovery[] }[];
 }
 interface GrafanaProvisioning {
   providers?: { options?: { path?: string } }[];
@@ -367,12 +524,6 @@ function configMapFile(objects: Objects, pod: IPodSpec, c: IContainer, file: str
   return mountedConfigMap(objects, pod, m)?.data?.[path.posix.basename(file)];
 }
 
-function writableVolumeAt(pod: IPodSpec, c: IContainer, dir: string): boolean {
-  const m = mountAt(c, dir);
-  const volume = pod.volumes?.find((v) => v.name === m?.name);
-  return m !== undefined && m.readOnly !== true && (volume?.emptyDir !== undefined || volume?.persistentVolumeClaim !== undefined);
-}
-
 function containerPort(c: IContainer, port: number | string): number | undefined {
   return typeof port === 'number' ? port : c.ports?.find((p) => p.name === port)?.containerPort;
 }
@@ -383,6 +534,94 @@ function flag(args: string[], name: string): string | undefined {
 
 function selects(matchLabels: Record<string, string> | undefined, labels: Record<string, string>): boolean {
   return matchLabels !== undefined && Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
+}
+
+/** The parsed config file a collector tier runs, as its pods see it. */
+function tierConfig(objects: Objects, tier: Tier): CollectorConfig | undefined {
+  const w = workloads(objects).find((each) => each.metadata?.name === tier.workload);
+  const c = w && podSpec(w).containers[0];
+  if (!w || !c) return undefined;
+  const file = c.args?.find((arg) => arg.startsWith('--config='))?.slice('--config='.length) ?? tier.configFile;
+  const text = configMapFile(objects, podSpec(w), c, file);
+  return text === undefined ? undefined : (parse(text) as CollectorConfig);
+}
+
+/** The ports a collector config listens on: OTLP gRPC and HTTP, health_check, its own metrics. */
+function listenPorts(config: CollectorConfig): number[] {
+  const port = (endpoint: string | undefined): number => Number(endpoint?.split(':').pop());
+  return [
+    port(config.receivers?.otlp?.protocols?.grpc?.endpoint),
+    port(config.receivers?.otlp?.protocols?.http?.endpoint),
+    port(config.extensions?.health_check?.endpoint),
+    Number(config.service?.telemetry?.metrics?.readers?.[0]?.pull?.exporter?.prometheus?.port),
+  ];
+}
+
+/** A Kubernetes memory quantity (512Mi, 1Gi, 500M, plain bytes) in bytes. */
+function quantityBytes(quantity: string): number | undefined {
+  const units: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  const match = /^(\d+(?:\.\d+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity);
+  return match ? Number(match[1]) * (units[match[2] ?? ''] as number) : undefined;
+}
+
+/** GOMEMLIMIT (bytes with an optional B, KiB, MiB, GiB or TiB suffix) in bytes. */
+function goMemLimitBytes(value: string): number | undefined {
+  const units: Record<string, number> = { '': 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+  const match = /^(\d+)(B|KiB|MiB|GiB|TiB)?$/.exec(value);
+  return match ? Number(match[1]) * (units[match[2] ?? ''] as number) : undefined;
+}
+
+/** The Service a DNS name resolves to from the observability namespace, when it is headless. */
+function headlessService(objects: Objects, hostname: string): IService | undefined {
+  const [name, namespace = OBSERVABILITY_NAMESPACE] = hostname.split('.');
+  const svc = ofKind<IService>(objects, 'Service').find((s) => s.metadata?.name === name && s.metadata.namespace === namespace);
+  return svc?.spec?.clusterIP === 'None' ? svc : undefined;
+}
+
+/**
+ * A dns_sd_configs name used from Prometheus's namespace: an A lookup lists every pod only for a
+ * headless Service, which must select pods whose containers listen on the scraped port.
+ */
+function dnsTargetProblems(objects: Objects, hostname: string, discovery: DnsDiscovery, what: string): string[] {
+  const [name, namespace = OBSERVABILITY_NAMESPACE] = hostname.split('.');
+  const where = `${what} (dns_sd ${hostname})`;
+  const svc = ofKind<IService>(objects, 'Service').find((s) => s.metadata?.name === name && s.metadata.namespace === namespace);
+  if (!svc) return [`${where}: no Service ${String(name)} in namespace ${namespace}`];
+  if ((discovery.type ?? 'SRV') !== 'A' || svc.spec?.clusterIP !== 'None') return [`${where}: must be an A lookup of a headless Service (one address per pod)`];
+  const port = discovery.port;
+  const exposed = svc.spec?.ports?.find((p) => p.port === port);
+  const backends = workloads(objects).filter((w) => w.metadata?.namespace === namespace && selects(svc.spec?.selector, w.spec?.template.metadata?.labels ?? {}));
+  // Pod addresses are scraped directly: the port is the container's, whatever the Service maps.
+  const listens = backends.length > 0 && backends.every((w) => podSpec(w).containers.some((c) => c.ports?.some((p) => p.containerPort === port)));
+  if (!exposed || !listens) return [`${where}: the pods behind Service ${String(name)} do not all listen on port ${String(port)}`];
+  return [];
+}
+
+/** Gives the named container a writable scratch volume at `mountPath`. */
+function addScratchVolume(objects: Objects, containerName: string, mountPath: string): void {
+  const owner = workloads(objects).find((w) => podSpec(w).containers.some((c) => c.name === containerName));
+  if (!owner) throw new Error(`no container ${containerName}`);
+  podSpec(owner).volumes = [...(podSpec(owner).volumes ?? []), { name: 'scratch', emptyDir: {} }];
+  const c = container(objects, containerName);
+  c.volumeMounts = [...(c.volumeMounts ?? []), { name: 'scratch', mountPath }];
+}
+
+/** Rewrites one file of whichever rendered ConfigMap holds it. */
+function editConfigMapFile<T>(objects: Objects, key: string, edit: (document: T) => void): void {
+  const configMap = ofKind<IConfigMap>(objects, 'ConfigMap').find((cm) => cm.data?.[key] !== undefined);
+  if (!configMap?.data) throw new Error(`no ConfigMap holds ${key}`);
+  const document = parse(configMap.data[key] ?? '') as T;
+  edit(document);
+  configMap.data[key] = stringify(document);
+}
+
+/** Replaces how prometheus.yml's collector job finds its targets. */
+function scrapeCollectorsAt(objects: Objects, discovery: Record<string, unknown>): void {
+  editConfigMapFile<PrometheusConfig>(objects, 'prometheus.yml', (config) => {
+    const jobs = config.scrape_configs ?? [];
+    const index = jobs.findIndex((job) => job.job_name === COLLECTOR_JOB);
+    jobs[index] = { job_name: COLLECTOR_JOB, ...discovery };
+  });
 }
 
 /**

@@ -31,12 +31,21 @@ test('every configuration file at the root is deployed by some ConfigMap', () =>
   const relative = (file: string): string => path.relative(ROOT, file).split(path.sep).join('/');
   const sources = [
     'collector-config.yaml',
+    'collector/router-config.yaml',
     'prometheus/prometheus.yml',
     ...filesUnder(path.join(ROOT, 'prometheus/rules')).map(relative).filter((f) => /\.ya?ml$/.test(f)),
     ...filesUnder(path.join(ROOT, 'grafana/provisioning')).map(relative).filter((f) => /\.ya?ml$/.test(f)),
     ...filesUnder(path.join(ROOT, 'grafana/dashboards')).map(relative).filter((f) => f.endsWith('.json')),
   ];
   expect(sources.filter((file) => !deployed.has(file))).toEqual([]);
+});
+
+test("both collector tiers' configs sit side by side in one ConfigMap, where the pods read /conf/<file>", () => {
+  const collector = k8sConfigBases(ROOT).find((base) => base.base === 'k8s/collector');
+  expect(collector?.configMaps.map((configMap) => [configMap.name, configMap.files])).toEqual([['otel-collector-config', ['collector-config.yaml', 'collector/router-config.yaml']]]);
+  expect(expected['k8s/collector/config/collector-config.yaml']).toBe(readFileSync(path.join(ROOT, 'collector-config.yaml'), 'utf8'));
+  expect(expected['k8s/collector/config/router-config.yaml']).toBe(readFileSync(path.join(ROOT, 'collector/router-config.yaml'), 'utf8'));
+  expect(expected['k8s/collector/config/kustomization.yaml']).toContain('      - collector-config.yaml\n      - router-config.yaml\n');
 });
 
 test('files the same `make generate` run is about to write are copied as they will be', () => {

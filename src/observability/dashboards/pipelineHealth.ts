@@ -90,8 +90,9 @@ export function pipelineHealthDashboard(): Dashboard {
         width: 12,
         targets: [
           { expr: sum(rate(COLLECTOR.exporterSent, collector)), legend: 'sent' },
-          { expr: sum(rate(COLLECTOR.exporterSendFailed, collector)), legend: 'send failed' },
-          { expr: sum(rate(COLLECTOR.exporterEnqueueFailed, collector)), legend: 'enqueue failed' },
+          // The collector creates these two counters at its first failure: 0 until then, not "No data".
+          { expr: `${sum(rate(COLLECTOR.exporterSendFailed, collector))} or vector(0)`, legend: 'send failed' },
+          { expr: `${sum(rate(COLLECTOR.exporterEnqueueFailed, collector))} or vector(0)`, legend: 'enqueue failed' },
         ],
       }),
       timeSeriesPanel({
