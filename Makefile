@@ -13,7 +13,7 @@ JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWar
 
 help:
 	@echo "make run        start the sidecar with its defaults (builds first)"
-	@echo "make test       run every test, as CI does (builds the collector and Prometheus first)"
+	@echo "make test       run every test, as CI does (builds the collector and Prometheus, fetches nginx first)"
 	@echo "make collector  build our OpenTelemetry Collector (collector/builder-config.yaml) into .cache/otelcol"
 	@echo "make generate   rewrite generated files (dashboards, alert rules, docs, k8s copies)"
 	@echo "make demo       the whole pipeline in Docker with fake traffic (needs a Docker engine)"
@@ -48,7 +48,7 @@ prometheus-tools: $(PROMETHEUS_BIN)
 collector:
 	@bash scripts/build-collector.sh >/dev/null
 
-test: build prometheus-tools collector
+test: build prometheus-tools collector bench-tools
 	NODE_OPTIONS='$(JEST_NODE_OPTIONS)' npx jest
 
 generate: build

@@ -3,17 +3,21 @@
  * Used by `genai-sidecar run` and, unchanged, by the integration tests.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config/config';
 import { createLogger, type Logger } from './log/logger';
 import { redactUrl } from './log/redact';
 import { CostCalculator } from './pricing/costCalculator';
 import { createAdminServer } from './proxy/admin';
 import { createProxyApp } from './proxy/app';
+import { createBodyBudget } from './proxy/bodyBudget';
 import type { ExchangeServices } from './proxy/exchange';
 import { createHeaderAttributeMapper } from './proxy/headerAttributes';
+import { createRefusalLog } from './proxy/refusalLog';
+import { guardProxyHandler, handleClientErrors, proxyServerOptions } from './proxy/serverGuards';
 import { createUpstreamPool } from './proxy/upstreamPool';
 import { CallRecorder } from './telemetry/callRecorder';
+import { ERROR_TYPE } from './telemetry/names';
 import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
 import { scheduleWarmUp } from './warmUp';
 
@@ -21,7 +25,17 @@ import { scheduleWarmUp } from './warmUp';
 const FINAL_FLUSH_MAX_MS = 5_000;
 const IDLE_SWEEP_MS = 50;
 const WARM_UP_DELAY_MS = 1_000;
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** All of 127.0.0.0/8 and ::1 (IPv4-mapped forms included): the pod's own network namespace only. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIPv4(host)) return LOOPBACK.check(host, 'ipv4');
+  return isIPv6(host) && LOOPBACK.check(host, 'ipv6');
+}
 
 export interface RunningSidecar {
   /** Base URL of the proxy, e.g. http://127.0.0.1:8787 */
@@ -42,8 +56,17 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   recorder = new CallRecorder(telemetry, { maxAttributeValues: config.maxAttributeValues });
   const activeRecorder = recorder;
 
+  const refusals = createRefusalLog(logger);
   const services: ExchangeServices = {
-    record: (call) => activeRecorder.record(call),
+    record: (call) => {
+      activeRecorder.record(call);
+      // The sidecar answered 502/504 itself (no response head came): the upstream's failure, logged
+      // like a refusal. A provider's own error status is its answer, not ours, and is not logged.
+      if (call.httpStatus === undefined && (call.errorType === ERROR_TYPE.timeout || call.errorType === ERROR_TYPE.connectionError)) {
+        const status = call.errorType === ERROR_TYPE.timeout ? 504 : 502;
+        refusals.note(`upstream:${status}`, 'upstream call failed', { status, errorType: call.errorType, provider: call.providerName, server: call.serverAddress });
+      }
+    },
     costUsd: (providerName, requestModel, responseModel, usage) =>
       costs.costUsd({ providerName, requestModel, responseModel, usage }),
     telemetryError: (stage, error) => {
@@ -58,18 +81,32 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     upstreamPool,
     services,
     headerAttributes: createHeaderAttributeMapper(config.headerAttributes, config.maxAttributeValues),
+    onRefused: (status, reason, route) => refusals.note(`refused:${status}:${reason}`, 'request refused', { status, reason, route }),
   });
 
   let accepting = false;
-  const proxyServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, app);
-  const adminServer = createAdminServer({ ready: () => accepting });
+  const handler = guardProxyHandler(app, { budget: createBodyBudget(config.maxBufferedBytes), log: refusals });
+  const proxyServer = http.createServer(proxyServerOptions(config.requestTimeoutMs), handler);
+  // Keep every header field (the 16 KiB header size limit still bounds them); the guard refuses
+  // requests with more fields than it forwards faithfully.
+  proxyServer.maxHeadersCount = 0;
+  proxyServer.maxConnections = config.maxConnections;
+  handleClientErrors(proxyServer, refusals);
+  const adminServer = createAdminServer({ ready: () => accepting }, { maxConnections: config.adminMaxConnections });
   await listen(proxyServer, config.listen.host, config.listen.port);
   await listen(adminServer, config.adminListen.host, config.adminListen.port);
   accepting = true;
 
-  if (!LOOPBACK.has(config.listen.host)) {
+  if (!isLoopback(config.listen.host)) {
     logger.warn('the proxy listens beyond loopback: anything that can reach this address can use your upstreams', {
       listen: `${config.listen.host}:${config.listen.port}`,
+    });
+  }
+  if (!isLoopback(config.adminListen.host)) {
+    // Expected in Kubernetes (the kubelet probes over the pod network), but worth a line anywhere else.
+    logger.warn('the admin port listens beyond loopback: anything that can reach this address can probe /healthz and /readyz', {
+      adminListen: `${config.adminListen.host}:${config.adminListen.port}`,
+      maxConnections: config.adminMaxConnections,
     });
   }
   // Off the start-up path: loading the upstream pool (~35 ms) and the metrics SDK and exporter

@@ -2,7 +2,7 @@
  * Every flag of `genai-sidecar run`: its environment fallbacks, its default, and how it is
  * parsed. The help text and the README's flag table are generated from this one table.
  */
-import type { HeaderAttribute, HostPort, SidecarConfig } from '../config/config';
+import { DEFAULT_SERVER_LIMITS, type HeaderAttribute, type HostPort, type SidecarConfig } from '../config/config';
 import { ConfigError } from '../config/errors';
 import { resolveRoutes } from '../config/routes';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger';
@@ -32,6 +32,10 @@ export const RUN_FLAGS: readonly FlagDefinition[] = [
   { flags: '--header-attribute <header=attribute>', key: 'headerAttribute', description: 'Copy a request header into a metric attribute, e.g. x-tenant-id=tenant (repeatable; env is comma-separated)', env: ['GENAI_SIDECAR_HEADER_ATTRIBUTES'], repeatable: true },
   { flags: '--max-attribute-values <n>', key: 'maxAttributeValues', description: 'Distinct values per attribute (models, error types, each mapped header) before new ones become _OTHER', env: ['GENAI_SIDECAR_MAX_ATTRIBUTE_VALUES'], defaultText: '100' },
   { flags: '--max-body-bytes <n>', key: 'maxBodyBytes', description: 'Largest body parsed for telemetry; larger ones are forwarded unparsed and still counted', env: ['GENAI_SIDECAR_MAX_BODY_BYTES'], defaultText: '8388608' },
+  { flags: '--max-buffered-bytes <n>', key: 'maxBufferedBytes', description: 'Memory all request bodies held for telemetry may take together; past it, bodies are forwarded unparsed and still counted', env: ['GENAI_SIDECAR_MAX_BUFFERED_BYTES'], defaultText: '16777216' },
+  { flags: '--request-timeout <ms>', key: 'requestTimeout', description: 'Milliseconds a client has to send a whole request (headers and body) before a 408; the answer may stream for as long as it needs', env: ['GENAI_SIDECAR_REQUEST_TIMEOUT'], defaultText: '60000' },
+  { flags: '--max-connections <n>', key: 'maxConnections', description: 'Client connections the proxy holds at once; further ones are closed on arrival', env: ['GENAI_SIDECAR_MAX_CONNECTIONS'], defaultText: '512' },
+  { flags: '--admin-max-connections <n>', key: 'adminMaxConnections', description: 'Connections the admin port holds at once (it answers only GET and HEAD, with 2 s timeouts)', env: ['GENAI_SIDECAR_ADMIN_MAX_CONNECTIONS'], defaultText: '16' },
   { flags: '--connect-timeout <ms>', key: 'connectTimeout', description: 'Milliseconds to open a connection to an upstream before answering 504', env: ['GENAI_SIDECAR_CONNECT_TIMEOUT'], defaultText: '10000' },
   { flags: '--first-byte-timeout <ms>', key: 'firstByteTimeout', description: 'Milliseconds from sending the request to the response head (long: reasoning models think before answering)', env: ['GENAI_SIDECAR_FIRST_BYTE_TIMEOUT'], defaultText: '600000' },
   { flags: '--idle-timeout <ms>', key: 'idleTimeout', description: 'Milliseconds a response may stay silent between chunks before it is cut', env: ['GENAI_SIDECAR_IDLE_TIMEOUT'], defaultText: '300000' },
@@ -80,6 +84,10 @@ export function resolveRunConfig(raw: RawFlags, env: Env, version: string): Side
     headerAttributes: headerAttributes(list('headerAttribute', raw, env)),
     maxAttributeValues: positiveInt(single('maxAttributeValues', raw, env), 100),
     maxBodyBytes: positiveInt(single('maxBodyBytes', raw, env), 8 * 1024 * 1024),
+    maxBufferedBytes: positiveInt(single('maxBufferedBytes', raw, env), DEFAULT_SERVER_LIMITS.maxBufferedBytes),
+    requestTimeoutMs: positiveInt(single('requestTimeout', raw, env), DEFAULT_SERVER_LIMITS.requestTimeoutMs),
+    maxConnections: positiveInt(single('maxConnections', raw, env), DEFAULT_SERVER_LIMITS.maxConnections),
+    adminMaxConnections: positiveInt(single('adminMaxConnections', raw, env), DEFAULT_SERVER_LIMITS.adminMaxConnections),
     upstreamTimeouts: {
       connectMs: positiveInt(single('connectTimeout', raw, env), DEFAULT_UPSTREAM_TIMEOUTS.connectMs),
       firstByteMs: positiveInt(single('firstByteTimeout', raw, env), DEFAULT_UPSTREAM_TIMEOUTS.firstByteMs),

@@ -9,6 +9,11 @@
  *
  * Telemetry never breaks traffic: any parsing failure marks the observer broken, is reported
  * through `onTelemetryError`, and from then on bytes pass through untouched.
+ *
+ * A compressed body is decoded for telemetry only as far as it can be parsed: past the parse
+ * limit (`maxBodyBytes` for a JSON body, the per-event limit for a stream) decoding stops, so a
+ * small gzip bomb costs the CPU of the limit, not of its decoded size (issue 22). The client's
+ * bytes are the compressed ones, untouched, whatever is decoded.
  */
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
@@ -34,6 +39,8 @@ export interface ObserverOptions {
 /** Stream gaps kept per call; beyond this the histogram sees a sample, memory stays bounded. */
 const MAX_GAPS = 10_000;
 
+type Decoder = zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress;
+
 /** What was relayed and is still to be read, with the time it arrived (chunk timing is arrival time). */
 type Unread =
   | { arrivedAt: number; chunk: Buffer }
@@ -56,9 +63,14 @@ export class ResponseObserver {
   private bodyParts: Buffer[] = [];
   private bodyBytes = 0;
   private bodyTooLarge = false;
-  private readonly decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
+  private readonly decoder: Decoder | undefined;
   /** Set while a compressed body is decoded off the hot path; undefined when observation is synchronous. */
   private readonly decoded: Promise<void> | undefined;
+  private settleDecoded: () => void = () => undefined;
+  /** Nothing more is written to the decoder: the body ended or was cut, or decoding stopped. */
+  private decoderInputClosed = false;
+  /** The side copy of a compressed body is read as far as it will be; `decoded` has resolved. */
+  private decodingDone = false;
   private readonly rewriting: boolean;
   private unread: Unread[] = [];
   /** Once rewriting stops (telemetry failed), what the parser held back has gone out in front of the next bytes. */
@@ -83,7 +95,7 @@ export class ResponseObserver {
   relay(chunk: Buffer): Buffer {
     if (this.decoder) {
       // Decoded on zlib's own schedule: reading is already off the relaying path.
-      if (!this.broken) this.decoder.write(chunk);
+      if (!this.decoderInputClosed) this.decoder.write(chunk);
       return chunk;
     }
     const arrivedAt = performance.now();
@@ -114,7 +126,10 @@ export class ResponseObserver {
    */
   endOfBody(): Buffer {
     if (this.decoder) {
-      this.decoder.end();
+      if (!this.decoderInputClosed) {
+        this.decoderInputClosed = true;
+        this.decoder.end();
+      }
       return NO_BYTES;
     }
     if (this.rewriting) {
@@ -126,6 +141,22 @@ export class ResponseObserver {
     }
     if (!this.broken) this.unread.push({ arrivedAt: performance.now(), endOfBody: true });
     return NO_BYTES;
+  }
+
+  /**
+   * The body will not end normally (the provider broke off, the client left, a timeout). A plain
+   * body needs nothing: what was relayed is read by `catchUp()`. A compressed one would otherwise
+   * never settle, and its call never be recorded: what was written to the decoder is decoded and
+   * read, then `settled()` resolves. As for a plain body, the unfinished last event stays unread.
+   */
+  bodyCut(): void {
+    const decoder = this.decoder;
+    if (decoder === undefined || this.decoderInputClosed) return;
+    this.decoderInputClosed = true;
+    // A flush decodes everything written so far without asking for the end of the compressed
+    // stream (which never came); its output is read (the 'data' listener keeps the decoder
+    // flowing) before the callback runs.
+    decoder.flush(() => this.stopDecoding());
   }
 
   /**
@@ -148,21 +179,35 @@ export class ResponseObserver {
     return this.decoded;
   }
 
-  private attachDecoder(decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress): Promise<void> {
+  private attachDecoder(decoder: Decoder): Promise<void> {
     return new Promise((resolve) => {
+      this.settleDecoded = () => {
+        this.decodingDone = true;
+        resolve();
+      };
       decoder.on('data', (plain: Buffer) => {
+        if (this.decodingDone) return;
         this.arrivedAt = performance.now();
         this.observe(plain);
       });
       decoder.on('end', () => {
+        if (this.decodingDone) return;
         this.finishObservation();
-        resolve();
+        this.settleDecoded();
       });
       decoder.on('error', (error) => {
+        if (this.decodingDone) return;
         this.fail('decompress', error);
-        resolve();
       });
     });
+  }
+
+  /** Decode no more of a compressed body: its zlib state is freed, and the call can be recorded. */
+  private stopDecoding(): void {
+    if (this.decodingDone) return;
+    this.decoderInputClosed = true;
+    this.decoder?.destroy();
+    this.settleDecoded();
   }
 
   private observe(chunk: Buffer): void {
@@ -170,6 +215,12 @@ export class ResponseObserver {
     if (this.sse) this.handleEvents(this.guard('sse', () => this.sse?.push(chunk)) ?? []);
     else if (this.ndjson) this.handleEvents(this.guard('ndjson', () => this.ndjson?.push(chunk)) ?? []);
     else this.collectBody(chunk);
+    // A compressed stream with an event past the per-event limit is read no further: decoding a
+    // bomb to find where that event ends is what costs the CPU (a plain one is only scanned).
+    if (this.decoder && !this.decodingDone && (this.sse?.oversizedEvents ?? this.ndjson?.oversizedLines ?? 0) > 0) {
+      this.options.onTelemetryError('response_too_large', undefined);
+      this.stopDecoding();
+    }
   }
 
   private finishObservation(): void {
@@ -249,6 +300,8 @@ export class ResponseObserver {
       this.bodyTooLarge = true;
       this.bodyParts = [];
       this.options.onTelemetryError('response_too_large', undefined);
+      // Nothing more of a compressed body would be parsed: decoding the rest only burns CPU.
+      if (this.decoder) this.stopDecoding();
       return;
     }
     this.bodyParts.push(chunk);
@@ -281,6 +334,8 @@ export class ResponseObserver {
   private fail(stage: string, error: unknown): void {
     this.broken = true;
     this.options.onTelemetryError(stage, error);
+    // Nothing more will be read: decoding the rest of a compressed body would be wasted.
+    if (this.decoder) this.stopDecoding();
   }
 }
 
@@ -290,7 +345,7 @@ function dataBytes(event: StreamEvent | FramedEvent): Buffer | undefined {
   return event.raw.subarray(event.dataStart, event.dataEnd);
 }
 
-function createDecoder(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+function createDecoder(encoding: string | undefined): Decoder | undefined {
   switch (encoding?.trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':

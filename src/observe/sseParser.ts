@@ -30,7 +30,9 @@ export const NO_BYTES = Buffer.alloc(0);
  * events are found without decoding; only an event's data and name are decoded, once. The raw
  * bytes are the provider's own, even where they are not valid UTF-8.
  * A single event larger than `maxEventBytes` is discarded (and counted once) so a hostile stream
- * cannot make the parser hold unbounded memory; its bytes are still passed on in `raw`.
+ * cannot make the parser hold unbounded memory; its bytes are still passed on in `raw`. Past the
+ * limit nothing of the event is held or copied any more: its bytes go out as views of the chunks
+ * they came in, until the blank line that ends it.
  * Work is linear in the input however it is chunked.
  */
 export class SseParser {
@@ -69,7 +71,8 @@ export class SseParser {
     const probeEnds = atEnd ? undefined : eventEnds(alone ? chunk : Buffer.concat([this.pending().subarray(-3), chunk]), false);
     if (probeEnds?.length === 0) {
       // Mid-event (the usual case for large events): no terminator yet, do not rescan the pending bytes.
-      this.append(chunk);
+      if (this.discarding || this.pendingLength + chunk.length > this.maxEventBytes) this.skip(chunk, events);
+      else this.append(chunk);
     } else {
       const buffer = alone ? chunk : Buffer.concat([this.pending(), chunk]);
       let from = 0;
@@ -79,9 +82,11 @@ export class SseParser {
       }
       if (atEnd && from < buffer.length) this.deliver(events, buffer.subarray(from));
       this.clearPending();
-      if (!atEnd) this.append(buffer.subarray(from));
+      const rest = buffer.subarray(from);
+      if (atEnd) return events;
+      if (this.discarding || rest.length > this.maxEventBytes) this.skip(rest, events);
+      else this.append(rest);
     }
-    if (this.pendingLength > this.maxEventBytes) this.discardPending(events);
     return events;
   }
 
@@ -107,16 +112,26 @@ export class SseParser {
     this.pendingLength = 0;
   }
 
-  /** The event in progress is too large: count it once, pass its bytes on, keep only a possible partial terminator. */
-  private discardPending(events: FramedEvent[]): void {
+  /**
+   * The event in progress, continued by `bytes` (which hold no end of it), is past the limit:
+   * count it once, pass the pending bytes and `bytes` on as they are, and keep only the line
+   * terminators they end with, which may begin the blank line that ends the event (at most
+   * three bytes: two terminators in a row would have ended it). Dropping the held bytes once and
+   * holding nothing after is what keeps a long hostile event from regrowing the store over and
+   * over (issue 22: RSS +75 MiB for one 1 GiB event).
+   */
+  private skip(bytes: Buffer, events: FramedEvent[]): void {
     if (!this.discarding) this.oversizedEvents += 1;
     this.discarding = true;
-    const bytes = this.pending();
-    let cut = bytes.length;
-    while (cut > 0 && (bytes[cut - 1] === CR || bytes[cut - 1] === LF)) cut -= 1;
-    if (cut > 0) events.push({ data: '', raw: bytes.subarray(0, cut) });
+    const inBytes = trailingTerminators(bytes);
+    const pending = this.pending();
+    // Only when `bytes` are all terminators can the kept tail reach back into the pending bytes.
+    const passedPending = inBytes === bytes.length ? pending.length - trailingTerminators(pending) : pending.length;
+    if (passedPending > 0) events.push({ data: '', raw: pending.subarray(0, passedPending) });
+    if (inBytes < bytes.length) events.push({ data: '', raw: bytes.subarray(0, bytes.length - inBytes) });
     this.clearPending();
-    this.append(bytes.subarray(cut));
+    this.append(pending.subarray(passedPending));
+    this.append(bytes.subarray(bytes.length - inBytes));
   }
 
   private deliver(events: FramedEvent[], raw: Buffer): void {
@@ -132,6 +147,13 @@ export class SseParser {
     }
     events.push(parseEventBlock(raw) ?? { data: '', raw });
   }
+}
+
+/** How many CR and LF bytes `bytes` end with. */
+function trailingTerminators(bytes: Buffer): number {
+  let count = 0;
+  while (count < bytes.length && (bytes[bytes.length - 1 - count] === CR || bytes[bytes.length - 1 - count] === LF)) count += 1;
+  return count;
 }
 
 /**

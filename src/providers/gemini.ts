@@ -7,6 +7,9 @@
 import { asObject, count, identifier, markFailed, sumReported, text } from './json';
 import type { JsonMembers, ProviderDialect, RequestFacts, RequestView, ResponseFacts, SidecarError, StreamEvent, StreamEventResult } from './types';
 
+/** google.rpc.Code names for the statuses the sidecar answers itself (400 refused path, 502, 504). */
+const GOOGLE_STATUS: Readonly<Record<number, string>> = { 400: 'INVALID_ARGUMENT', 502: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
+
 const METHOD_PATH = /\/models\/([^/:]+):([A-Za-z]+)$/;
 
 const OPERATION_BY_METHOD: Record<string, string> = {
@@ -20,7 +23,7 @@ export const geminiDialect: ProviderDialect = {
   id: 'gemini',
   errorBody(error: SidecarError): unknown {
     // google.rpc.Status, as the Gemini and Vertex APIs answer errors.
-    return { error: { code: error.status, message: error.message, status: error.status === 504 ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE' } };
+    return { error: { code: error.status, message: error.message, status: GOOGLE_STATUS[error.status] ?? 'UNAVAILABLE' } };
   },
   describeRequest(request: RequestView): RequestFacts | undefined {
     if (request.method !== 'POST') return undefined;

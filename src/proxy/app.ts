@@ -8,7 +8,8 @@ import type { Dispatcher } from 'undici';
 import type { Route } from '../config/routes';
 import type { ExchangeServices } from './exchange';
 import { forwardOnRoute, type RouteProxyOptions } from './routeProxy';
-import { notAForwardProxyBody, unknownRouteBody, type SidecarErrorBody } from './upstreamErrors';
+import { resolveRoutePath } from './routePath';
+import { invalidPathBody, notAForwardProxyBody, unknownRouteBody } from './upstreamErrors';
 
 export interface ProxyAppOptions {
   routes: readonly Route[];
@@ -17,6 +18,8 @@ export interface ProxyAppOptions {
   upstreamPool: Pick<Dispatcher, 'dispatch'>;
   services: ExchangeServices;
   headerAttributes: (req: http.IncomingMessage) => Record<string, string>;
+  /** Told of every request the app answers itself with 400/404 (for the refusal log; no request bytes). */
+  onRefused?: (status: number, reason: string, route: string | undefined) => void;
 }
 
 export type ProxyHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -29,14 +32,27 @@ export function createProxyApp(options: ProxyAppOptions): ProxyHandler {
     headerAttributes: options.headerAttributes,
     upstreamPool: options.upstreamPool,
   };
+  const refused = options.onRefused ?? ((): void => undefined);
   return (req, res) => {
     const url = req.url ?? '/';
     // Absolute-form targets (`GET http://host/...`) are for forward proxies; this is not one.
-    if (!url.startsWith('/')) return reply(res, 400, notAForwardProxyBody());
+    if (!url.startsWith('/')) {
+      refused(400, 'absolute_form_target', undefined);
+      return reply(res, 400, notAForwardProxyBody());
+    }
     const { name, rest } = splitRoute(url);
     const route = routes.get(name);
-    if (!route) return reply(res, 404, unknownRouteBody(url, options.routes));
-    forwardOnRoute(route, rest, req, res, forwarding);
+    if (!route) {
+      refused(404, 'unknown_route', undefined);
+      return reply(res, 404, unknownRouteBody(url, options.routes));
+    }
+    // Resolved here, so the dialect, the error answers and the upstream all see the same path.
+    const path = resolveRoutePath(rest);
+    if (!path.ok) {
+      refused(400, path.refusal, route.name);
+      return reply(res, 400, invalidPathBody(route, path.refusal, rest.split(/[?#]/)[0] ?? rest));
+    }
+    forwardOnRoute(route, path.target, req, res, forwarding);
   };
 }
 
@@ -49,7 +65,8 @@ export function splitRoute(url: string): { name: string; rest: string } {
   return { name, rest: rest.startsWith('/') ? rest : `/${rest}` };
 }
 
-function reply(res: http.ServerResponse, status: number, body: SidecarErrorBody): void {
+/** `body` is the sidecar's own error shape or a route's API error shape (see upstreamErrors). */
+function reply(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);

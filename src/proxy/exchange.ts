@@ -27,6 +27,13 @@ export type Outcome =
 /** `gen_ai.operation.name` for traffic no provider module recognised; it is still measured. */
 export const UNRECOGNISED_OPERATION = '_OTHER';
 
+/**
+ * More tokens than one call can plausibly use (context windows are in the millions). A count
+ * above it comes from a broken or hostile upstream: recorded, 2^53-1 prompt tokens added
+ * billions of dollars to the cost counter and left later small costs lost in the float sum.
+ */
+export const MAX_TOKENS_PER_CALL = 1_000_000_000;
+
 export class Exchange {
   readonly startedAt = performance.now();
   facts: RequestFacts | undefined;
@@ -58,6 +65,8 @@ export class Exchange {
     if (this.finished) return;
     this.finished = true;
     const endedAt = performance.now();
+    // An answer that did not end normally is read as far as it came (a compressed one would otherwise wait for its end for ever).
+    if (outcome.kind !== 'completed') this.observer?.bodyCut();
     const settled = this.observer?.settled();
     // Only a compressed answer is still being decoded here; everything else is recorded now.
     if (settled === undefined) this.record(outcome, endedAt);
@@ -80,7 +89,8 @@ export class Exchange {
     const facts = this.facts;
     const streaming = facts?.streaming === true;
     const firstContentAt = this.observer?.firstContentAt;
-    const costUsd = this.safeCost(response.responseModel, response.usage);
+    const usage = this.plausibleUsage(response.usage);
+    const costUsd = this.safeCost(response.responseModel, usage);
     // A recognised, non-streamed call whose answer is not the JSON document it must be brought no
     // completion back (an SDK fails to parse it), whatever the status said. Unrecognised traffic
     // may legitimately be binary (audio, files), and streams are judged by their framing.
@@ -97,7 +107,7 @@ export class Exchange {
       durationSeconds: (endedAt - this.startedAt) / 1000,
       timeToFirstChunkSeconds: streaming && firstContentAt !== undefined ? (firstContentAt - this.startedAt) / 1000 : undefined,
       chunkGapsSeconds: streaming ? (this.observer?.chunkGapsSeconds ?? []) : [],
-      usage: facts?.operation === 'embeddings' ? { ...response.usage, output: undefined } : response.usage,
+      usage: facts?.operation === 'embeddings' ? { ...usage, output: undefined } : usage,
       costUsd,
       extraAttributes: this.extraAttributes,
       rateLimits: this.readRateLimits(),
@@ -112,6 +122,22 @@ export class Exchange {
       this.services.telemetryError('ratelimit_headers', error);
       return [];
     }
+  }
+
+  /**
+   * The usage as reported, or none when a count in it is not one a call can have: the report is
+   * untrustworthy as a whole (a partial cost would be wrong too), so the call is recorded without
+   * tokens or cost and the rejection is counted as a telemetry error. This is the one place every
+   * provider's usage passes before it becomes recorded values.
+   */
+  private plausibleUsage(usage: TokenUsage): TokenUsage {
+    for (const count of Object.values(usage)) {
+      if (count !== undefined && !(count >= 0 && count <= MAX_TOKENS_PER_CALL)) {
+        this.services.telemetryError('implausible_usage', undefined);
+        return {};
+      }
+    }
+    return usage;
   }
 
   private safeCost(responseModel: string | undefined, usage: TokenUsage): number | undefined {

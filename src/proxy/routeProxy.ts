@@ -54,7 +54,8 @@ export function forwardOnRoute(route: Route, rest: string, req: IncomingMessage,
       // decoded (see observe/jsonMembers).
       body = new LayoutMembers(read.body);
     } else {
-      options.services.telemetryError('request_too_large', undefined);
+      // Forwarded unparsed: over --max-body-bytes, or past the budget all buffered bodies share.
+      options.services.telemetryError(read.reason === 'over_budget' ? 'request_over_budget' : 'request_too_large', undefined);
     }
     inspectRequest(req, rest, exchange, body, options);
     sendUpstream(route, rest, req, exchange, call, options.upstreamPool);
@@ -104,7 +105,11 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
 
-/** `<target path>` (without its trailing slash) + `<rest>`: the route's path prefix keeps its place in front. */
+/**
+ * `<target path>` (without its trailing slash) + `<rest>`: the route's path prefix keeps its place
+ * in front. `rest` has been through resolveRoutePath (app.ts): it starts with `/` and holds no dot
+ * segment, doubled slash or fragment, so nothing in it can climb out of the prefix or name a host.
+ */
 function joinPath(basePath: string, rest: string): string {
   return `${basePath}${rest.startsWith('/') || rest.startsWith('?') ? rest : `/${rest}`}` || '/';
 }

@@ -4,6 +4,7 @@
  */
 import type { Route } from '../config/routes';
 import type { SidecarError } from '../providers/types';
+import type { RoutePathRefusal } from './routePath';
 
 export interface SidecarErrorBody {
   type: 'error';
@@ -22,6 +23,31 @@ export function upstreamErrorBody(route: Route, status: 502 | 504, cause: string
     code: status === 504 ? 'upstream_timeout' : 'upstream_unreachable',
     message: `genai-sidecar: upstream for route "${route.name}" (${route.target.host}) ${what}${cause ? ` (${cause})` : ''}`,
   };
+  return inRouteShape(route, error, path);
+}
+
+const REFUSED_BECAUSE: Record<RoutePathRefusal, string> = {
+  above_root: 'its ".." segments climb above the route\'s root',
+  ambiguous: 'servers would read its segments in different ways (a dot or empty segment beside a backslash, an encoded slash or backslash, a path parameter, a NUL or a doubled slash)',
+  fragment: 'it carries a "#" fragment, which is never part of a request',
+};
+
+/**
+ * A 400 for a path the sidecar will not forward (./routePath), in the route's API error shape so
+ * the SDK raises its usual bad-request error. The path itself is not echoed.
+ */
+export function invalidPathBody(route: Route, refusal: RoutePathRefusal, path: string): unknown {
+  const error: SidecarError = {
+    status: 400,
+    type: 'genai_sidecar_bad_request',
+    code: 'invalid_path',
+    message: `genai-sidecar: route "${route.name}" did not forward this path: ${REFUSED_BECAUSE[refusal]}`,
+  };
+  return inRouteShape(route, error, path);
+}
+
+/** The provider module's `errorBody`, or the sidecar's own shape for a dialect without one. */
+function inRouteShape(route: Route, error: SidecarError, path: string): unknown {
   const shaped = route.provider.dialect.errorBody?.(error, path);
   return shaped ?? { type: 'error', error: { type: error.type, code: error.code, message: error.message } };
 }

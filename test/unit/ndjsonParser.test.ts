@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import fc from 'fast-check';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
 import type { StreamEvent } from '../../src/providers/types';
@@ -136,6 +138,48 @@ describe('NdjsonParser: oversized lines', () => {
     const elapsed = Date.now() - started;
     expect(events.map((e) => e.data.length)).toEqual([payload.length + 8, 7]);
     expect(elapsed).toBeLessThan(2000);
+  });
+});
+
+describe('NdjsonParser: a line past the limit is skipped without holding or decoding it (issue 22 item 3)', () => {
+  test('a multi-byte character cut where the line is dropped does not leak into the next line', () => {
+    const parser = new NdjsonParser(50);
+    const emoji = bytesOf('😀');
+    const events = [
+      ...parser.push(bytesOf('{"a":1}\n{"big":"' + 'x'.repeat(60))),
+      // The dropped line ends in the first half of a character; the newline ends the line anyway.
+      ...parser.push(Buffer.concat([bytesOf('y'.repeat(10)), emoji.subarray(0, 2)])),
+      ...parser.push(Buffer.concat([bytesOf('\n{"b":"é'), emoji])),
+      ...parser.push(bytesOf('"}\n')),
+      ...parser.end(),
+    ];
+    expect(events).toEqual([{ data: '{"a":1}' }, { data: '{"b":"é😀"}' }]);
+    expect(parser.oversizedLines).toBe(1);
+  });
+
+  test('memory: a 128 MiB line past an 8 Mi-character limit adds no heap once it has been dropped', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const max = 8 * 1024 * 1024;
+    const total = 128 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 0x78);
+    const parser = new NdjsonParser(max);
+    for (let sent = 0; sent <= max; sent += chunk.length) parser.push(chunk);
+    gc();
+    const before = process.memoryUsage();
+    let heap = 0;
+    let rss = 0;
+    for (let sent = 0; sent < total; sent += chunk.length) {
+      parser.push(chunk);
+      const now = process.memoryUsage();
+      heap = Math.max(heap, now.heapUsed - before.heapUsed);
+      rss = Math.max(rss, now.rss - before.rss);
+    }
+    const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+    process.stdout.write(`NDJSON: 128 MiB more of a line past an 8 Mi-character limit: peak heap +${mib(heap)} MiB, RSS +${mib(rss)} MiB\n`);
+    expect(parser.oversizedLines).toBe(1);
+    // Collecting the line again up to the limit would hold 8 MiB of text at least (and decode it); skipping holds none.
+    expect(heap).toBeLessThan(max / 2);
   });
 });
 

@@ -6,6 +6,7 @@
 import { ResponseObserver, type ObserverOptions } from '../../src/observe/responseObserver';
 import { createOpenAiDialect } from '../../src/providers/openai';
 import type { ProviderDialect } from '../../src/providers/types';
+import { gzipPieces } from '../helpers/gzipPieces';
 
 const openai = createOpenAiDialect({ id: 'openai', injectStreamUsage: true });
 
@@ -120,5 +121,64 @@ describe('reading fails mid-stream: the bytes still flow', () => {
     // Rewritten up to the failure; from there on the provider's bytes as they came, nothing lost.
     const expected = chunkEvent(0) + chunkEvent(1) + (ending === 'end' ? third : third.slice(0, 20));
     expect(Buffer.concat(client).toString()).toBe(expected);
+  });
+});
+
+describe('a compressed answer that ends abnormally (issue 22 item 7)', () => {
+  test('cut mid-stream: what was decoded is read and the observer settles; the unfinished event stays unread, as for a plain body', async () => {
+    const errors: string[] = [];
+    const watcher = observer({ contentEncoding: 'gzip' }, errors);
+    const pieces = await gzipPieces([chunkEvent(0), chunkEvent(1), USAGE_ONLY]);
+    // Two whole events, and the compressed stream cut inside the third (which carries the usage).
+    const third = pieces[2] as Buffer;
+    const relayed = [watcher.relay(pieces[0] as Buffer), watcher.relay(pieces[1] as Buffer), watcher.relay(third.subarray(0, third.length >> 1))];
+    expect(Buffer.concat(relayed).equals(Buffer.concat([pieces[0] as Buffer, pieces[1] as Buffer, third.subarray(0, third.length >> 1)]))).toBe(true);
+    watcher.bodyCut();
+    await watcher.settled();
+    expect(watcher.facts).toEqual({ usage: {}, responseModel: 'gpt-4o-mini-2024-07-18' });
+    expect(watcher.chunkGapsSeconds).toHaveLength(1);
+    // Bytes that still come are the client's, untouched, and read no more.
+    const late = Buffer.from('late bytes');
+    expect(watcher.relay(late)).toBe(late);
+    expect(watcher.endOfBody()).toHaveLength(0);
+    expect(errors).toEqual([]);
+  });
+
+  test('cut before any byte of the body: settles with nothing read', async () => {
+    const watcher = observer({ contentEncoding: 'br' });
+    watcher.bodyCut();
+    await watcher.settled();
+    expect(watcher.facts).toEqual({ usage: {} });
+  });
+});
+
+describe('a compressed answer is decoded only up to the parse limit (issue 22 item 8)', () => {
+  test.each([
+    ['a JSON body past maxBodyBytes', 'json' as const, ['{"pad":"', ' '.repeat(3 << 20)]],
+    ['an SSE event past the per-event limit', 'sse' as const, ['data: ', 'x'.repeat(5 << 20)]],
+    ['an NDJSON line past the per-line limit', 'ndjson' as const, ['{"pad":"', 'x'.repeat(5 << 20)]],
+  ])('%s: decoding stops there; what comes after is relayed, never decoded', async (_name, framing, texts) => {
+    const errors: string[] = [];
+    let tooLarge: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => (tooLarge = resolve));
+    const watched = observer({
+      framing,
+      contentEncoding: 'gzip',
+      onTelemetryError: (stage) => {
+        errors.push(stage);
+        if (stage === 'response_too_large') tooLarge();
+      },
+    });
+    const pieces = await gzipPieces([...texts, ' '.repeat(1 << 20)]);
+    for (const piece of pieces.slice(0, texts.length)) expect(watched.relay(piece)).toBe(piece);
+    await stopped;
+    // An invalid deflate block after more data: decoding it would report `decompress`.
+    const rest = Buffer.concat([pieces[texts.length] as Buffer, Buffer.from([0x07])]);
+    expect(watched.relay(rest)).toBe(rest);
+    watched.endOfBody();
+    await watched.settled();
+    watched.catchUp();
+    expect(errors).toEqual(['response_too_large']);
+    expect(watched.facts).toEqual({ usage: {} });
   });
 });

@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import fc from 'fast-check';
 import { parseEventBlock, SseParser, type FramedEvent } from '../../src/observe/sseParser';
 import { bytesOf, bytewise, feed, randomChunks, splitAt } from '../helpers/chunking';
@@ -390,6 +392,76 @@ describe('SseParser: oversized events', () => {
     const elapsed = Date.now() - started;
     expect(events.map((e) => e.data.length)).toEqual([payload.length, 4]);
     expect(elapsed).toBeLessThan(2000);
+  });
+});
+
+describe('SseParser: an event past the limit is skipped without holding it (issue 22 item 3)', () => {
+  test('past the limit the held bytes drop once and stay at most a partial terminator; raw + remainder is still every byte', () => {
+    const max = 1000;
+    const parser = new SseParser(max);
+    const received: Buffer[] = [];
+    const events: FramedEvent[] = [];
+    const push = (text: string): void => {
+      const chunk = bytesOf(text);
+      received.push(chunk);
+      events.push(...parser.push(chunk));
+    };
+    push('data: ok\n\ndata: ');
+    for (let i = 0; i < 30; i += 1) push('x'.repeat(100));
+    expect(parser.oversizedEvents).toBe(1);
+    // Skipping: nothing of the oversized event is held any more, however much more of it comes.
+    for (let i = 0; i < 100; i += 1) {
+      // A line end (not a blank line) now and then: the event goes on, the line end may be held.
+      push(i % 10 === 9 ? 'x'.repeat(98) + '\r\n' : 'x'.repeat(100));
+      expect(parser.remainder.length).toBeLessThanOrEqual(2);
+      expect(Buffer.concat([...events.map((e) => e.raw), parser.remainder]).equals(Buffer.concat(received))).toBe(true);
+    }
+    // A CR after a line end ends the event unless an LF follows: it waits for the next byte.
+    push('x'.repeat(97) + '\r\n\r');
+    expect(parser.remainder.toString()).toBe('\r\n\r');
+    push('\ndata: after\n\n');
+    events.push(...parser.end());
+    expect(dispatched(events)).toEqual([{ data: 'ok' }, { data: 'after' }]);
+    expect(parser.oversizedEvents).toBe(1);
+    expect(Buffer.concat(events.map((e) => e.raw)).equals(Buffer.concat(received))).toBe(true);
+  });
+
+  test('a chunk that alone is larger than the limit is not copied into the parser: its bytes come back as views of it', () => {
+    const parser = new SseParser(1000);
+    parser.push(bytesOf('data: '));
+    const big = Buffer.alloc(5000, 0x79);
+    const events = parser.push(big);
+    expect(parser.remainder.length).toBe(0);
+    expect(events.map((e) => e.raw.buffer).at(-1)).toBe(big.buffer);
+    expect(parser.oversizedEvents).toBe(1);
+  });
+
+  test('memory: a 128 MiB event without a blank line, past an 8 MiB limit, adds no buffer memory once it has been dropped', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const max = 8 * 1024 * 1024;
+    const total = 128 * 1024 * 1024;
+    // One network chunk reused: only what the parser allocates shows in the figures.
+    const chunk = Buffer.alloc(64 * 1024, 0x78);
+    const parser = new SseParser(max);
+    // Up to the limit the event may still end, so it is held; the figures start once it has been dropped.
+    parser.push(bytesOf('data: '));
+    for (let sent = 0; sent <= max; sent += chunk.length) parser.push(chunk);
+    gc();
+    const before = process.memoryUsage();
+    let arrayBuffers = 0;
+    let rss = 0;
+    for (let sent = 0; sent < total; sent += chunk.length) {
+      parser.push(chunk);
+      const now = process.memoryUsage();
+      arrayBuffers = Math.max(arrayBuffers, now.arrayBuffers - before.arrayBuffers);
+      rss = Math.max(rss, now.rss - before.rss);
+    }
+    const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+    process.stdout.write(`SSE: 128 MiB more of an event past an 8 MiB limit: peak buffer memory +${mib(arrayBuffers)} MiB, RSS +${mib(rss)} MiB\n`);
+    expect(parser.oversizedEvents).toBe(1);
+    // Holding the event again up to the limit would be 8 MiB at least; skipping holds nothing.
+    expect(arrayBuffers).toBeLessThan(max / 2);
   });
 });
 
