@@ -57,7 +57,10 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   const activeRecorder = recorder;
 
   const refusals = createRefusalLog(logger);
+  // One budget for request bodies and JSON answers held in full at the same time.
+  const bodyBudget = createBodyBudget(config.maxBufferedBytes);
   const services: ExchangeServices = {
+    bodyBudget,
     record: (call) => {
       activeRecorder.record(call);
       // The sidecar answered 502/504 itself (no response head came): the upstream's failure, logged
@@ -85,7 +88,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   });
 
   let accepting = false;
-  const handler = guardProxyHandler(app, { budget: createBodyBudget(config.maxBufferedBytes), log: refusals });
+  const handler = guardProxyHandler(app, { budget: bodyBudget, log: refusals });
   const proxyServer = http.createServer(proxyServerOptions(config.requestTimeoutMs), handler);
   // Keep every header field (the 16 KiB header size limit still bounds them); the guard refuses
   // requests with more fields than it forwards faithfully.

@@ -14,9 +14,13 @@
  * limit (`maxBodyBytes` for a JSON body, the per-event limit for a stream) decoding stops, so a
  * small gzip bomb costs the CPU of the limit, not of its decoded size (issue 22). The client's
  * bytes are the compressed ones, untouched, whatever is decoded.
+ *
+ * A JSON body kept whole until its end takes its bytes from the sidecar's shared body budget
+ * when one is given (`holdBodyFrom`): past it the body is not kept, only relayed (issue 22).
  */
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
+import type { BodyLease } from '../proxy/bodyBudget';
 import type { ProviderDialect, ResponseFacts, ResponseFraming, StreamEvent } from '../providers/types';
 import { documentsOf, eventMembers, NO_MEMBERS, type LayoutMembers } from './jsonMembers';
 import { NdjsonParser } from './ndjsonParser';
@@ -62,7 +66,10 @@ export class ResponseObserver {
   private readonly ndjson: NdjsonParser | undefined;
   private bodyParts: Buffer[] = [];
   private bodyBytes = 0;
+  /** The body is not kept (past `maxBodyBytes` or the budget, or given up): later chunks are only relayed. */
   private bodyTooLarge = false;
+  /** The budget share the kept body's bytes are counted against; none means the body is not budgeted. */
+  private bodyLease: BodyLease | undefined;
   private readonly decoder: Decoder | undefined;
   /** Set while a compressed body is decoded off the hot path; undefined when observation is synchronous. */
   private readonly decoded: Promise<void> | undefined;
@@ -172,6 +179,24 @@ export class ResponseObserver {
     if (this.heldBackReleased) return NO_BYTES;
     this.heldBackReleased = true;
     return this.sse?.remainder ?? NO_BYTES;
+  }
+
+  /**
+   * Count the JSON body kept for reading against `lease` (the sidecar's shared body budget). Set
+   * before the first chunk; the lease is given back once the body has been read or dropped.
+   */
+  holdBodyFrom(lease: BodyLease): void {
+    this.bodyLease = lease;
+  }
+
+  /**
+   * The exchange is over (recorded, however it ended): whatever of the body is still kept will
+   * never be read, so it is dropped and its budget share given back. Later chunks are not kept.
+   */
+  dropBody(): void {
+    this.bodyTooLarge = true;
+    this.bodyParts = [];
+    this.bodyLease?.release();
   }
 
   /** Resolves once the side copy is fully parsed; undefined when it already is (only decompression is asynchronous). */
@@ -297,29 +322,43 @@ export class ResponseObserver {
     if (this.bodyTooLarge) return;
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > this.options.maxBodyBytes) {
-      this.bodyTooLarge = true;
-      this.bodyParts = [];
-      this.options.onTelemetryError('response_too_large', undefined);
-      // Nothing more of a compressed body would be parsed: decoding the rest only burns CPU.
-      if (this.decoder) this.stopDecoding();
+      this.giveUpBody('response_too_large');
+      return;
+    }
+    // Past the shared budget the body is not kept (the client still gets every byte); the call is
+    // recorded without what it would have told, like one past the size limit.
+    if (this.bodyLease !== undefined && !this.bodyLease.grow(chunk.length)) {
+      this.giveUpBody('response_over_budget');
       return;
     }
     this.bodyParts.push(chunk);
+  }
+
+  private giveUpBody(stage: 'response_too_large' | 'response_over_budget'): void {
+    this.dropBody();
+    this.options.onTelemetryError(stage, undefined);
+    // Nothing more of a compressed body would be parsed: decoding the rest only burns CPU.
+    if (this.decoder) this.stopDecoding();
   }
 
   private parseBody(): void {
     if (this.bodyTooLarge || this.bodyBytes === 0) return;
     const body = this.bodyParts.length === 1 ? (this.bodyParts[0] as Buffer) : Buffer.concat(this.bodyParts, this.bodyBytes);
     this.bodyParts = [];
-    const documents = documentsOf(body);
-    if (documents === undefined) {
-      this.bodyUnreadable = true;
-      this.options.onTelemetryError('response_not_json', undefined);
-      return;
+    try {
+      const documents = documentsOf(body);
+      if (documents === undefined) {
+        this.bodyUnreadable = true;
+        this.options.onTelemetryError('response_not_json', undefined);
+        return;
+      }
+      this.guard('body', () => {
+        for (const document of documents) this.options.dialect.readBody(document, this.facts);
+      });
+    } finally {
+      // Read (or found unreadable): the body is garbage from here, so its share goes back now.
+      this.bodyLease?.release();
     }
-    this.guard('body', () => {
-      for (const document of documents) this.options.dialect.readBody(document, this.facts);
-    });
   }
 
   private guard<T>(stage: string, work: () => T): T | undefined {
@@ -333,6 +372,8 @@ export class ResponseObserver {
 
   private fail(stage: string, error: unknown): void {
     this.broken = true;
+    // Nothing kept will be read any more: its budget share goes back now, not when the call ends.
+    this.dropBody();
     this.options.onTelemetryError(stage, error);
     // Nothing more will be read: decoding the rest of a compressed body would be wasted.
     if (this.decoder) this.stopDecoding();

@@ -1,6 +1,6 @@
 /**
- * One memory budget for every body the sidecar holds in full at the same time (request bodies
- * read for telemetry today; buffered answers may share it). The per-call limit alone does not
+ * One memory budget for every body the sidecar holds in full at the same time: request bodies
+ * read for telemetry and non-streamed answers kept to be read after the client has their bytes. The per-call limit alone does not
  * bound memory: eight stalled 8 MiB bodies took RSS past the injected 128 Mi limit (issue 22).
  * A caller that cannot get its share does not wait for one: it streams the body through unparsed.
  */
@@ -10,6 +10,8 @@ export interface BodyBudget {
   readonly limit: number;
   /** Bytes reserved now. */
   readonly used: number;
+  /** The most bytes ever reserved at once: lets a test show the budget held under load, not only at one instant. */
+  readonly peak: number;
   /** Reserve `bytes` if they fit; false, and nothing reserved, if they do not. */
   tryAcquire(bytes: number): boolean;
   /** Give back bytes a `tryAcquire` reserved. */
@@ -29,14 +31,19 @@ export interface BodyLease {
 
 export function createBodyBudget(limitBytes: number): BodyBudget {
   let used = 0;
+  let peak = 0;
   const budget: BodyBudget = {
     limit: limitBytes,
     get used() {
       return used;
     },
+    get peak() {
+      return peak;
+    },
     tryAcquire(bytes) {
       if (bytes < 0 || used + bytes > limitBytes) return false;
       used += bytes;
+      peak = Math.max(peak, used);
       return true;
     },
     release(bytes) {

@@ -6,17 +6,23 @@
 import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Route } from '../config/routes';
-import { ResponseObserver } from '../observe/responseObserver';
+import type { ResponseObserver } from '../observe/responseObserver';
 import type { RequestFacts, TokenUsage } from '../providers/types';
 import type { CompletedCall } from '../telemetry/callRecorder';
 import { ERROR_TYPE } from '../telemetry/names';
 import { readRateLimitHeaders, type RateLimitReading } from '../telemetry/rateLimitHeaders';
+import type { BodyBudget } from './bodyBudget';
 
 /** Everything an exchange needs from the running sidecar; built once. */
 export interface ExchangeServices {
   record(call: CompletedCall): void;
   costUsd(providerName: string, requestModel: string | undefined, responseModel: string | undefined, usage: TokenUsage): number | undefined;
   telemetryError(stage: string, error: unknown): void;
+  /**
+   * The budget buffered request bodies share; a JSON answer kept to be read after it was relayed
+   * takes its bytes from it too. Without one (tests of the proxy app) answers are not budgeted.
+   */
+  bodyBudget?: BodyBudget;
 }
 
 export type Outcome =
@@ -40,7 +46,7 @@ export class Exchange {
   /** Body to send upstream instead of the client's stream (already read, maybe rewritten). */
   upstreamBody: Buffer | undefined;
   hideInjectedUsage = false;
-  observer: ResponseObserver | undefined;
+  private responseObserver: ResponseObserver | undefined;
   status: number | undefined;
   /** Kept as received and read when the call is recorded: nothing but relaying sits between the provider's head and the client's. */
   private responseHeaders: IncomingHttpHeaders | undefined;
@@ -52,6 +58,24 @@ export class Exchange {
     private readonly services: ExchangeServices,
     readonly extraAttributes: Readonly<Record<string, string>>,
   ) {}
+
+  get observer(): ResponseObserver | undefined {
+    return this.responseObserver;
+  }
+
+  /**
+   * Set by the upstream leg when the answer's head arrives, before any of its body. The answer's
+   * share of the body budget is handed over here, so the leg needs no budget of its own.
+   */
+  set observer(observer: ResponseObserver | undefined) {
+    this.responseObserver = observer;
+    const budget = this.services.bodyBudget;
+    // A call already recorded would never give a share back: its answer is not kept at all.
+    if (observer !== undefined && budget !== undefined) {
+      if (this.finished) observer.dropBody();
+      else observer.holdBodyFrom(budget.lease());
+    }
+  }
 
   responseStarted(status: number, headers: IncomingHttpHeaders): void {
     this.status = status;
@@ -79,6 +103,10 @@ export class Exchange {
       this.services.record(this.measure(outcome, endedAt));
     } catch (error) {
       this.services.telemetryError('record', error);
+    } finally {
+      // However the call ended, nothing of its answer is read after this: a body kept but never
+      // completed (cut, cancelled, timed out) gives its budget share back here.
+      this.observer?.dropBody();
     }
   }
 

@@ -1,8 +1,8 @@
 /**
  * What the proxy listener does before (and around) the proxy app, against clients that misuse
  * HTTP/1.1 (issue 22): bounded time to send a request, one request at a time per connection,
- * no more header fields than are forwarded faithfully, a share of the shared body budget per
- * request, and a log line (without request bytes) for every refusal.
+ * no more header fields than are forwarded faithfully, no transfer coding but chunked, a share
+ * of the shared body budget per request, and a log line (without request bytes) for every refusal.
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -72,6 +72,13 @@ export function guardProxyHandler(handler: Handler, options: ProxyGuardOptions):
       refuse(res, 431, 'too_many_header_fields', `genai-sidecar: a request may carry at most ${MAX_HEADER_FIELDS} header fields`);
       return;
     }
+    if (!onlyChunked(req.rawHeaders)) {
+      // The sidecar cannot undo a coding such as gzip, and forwarding the body without it (as it
+      // did) changes what the upstream receives; nginx answers 501 too.
+      options.log.note('refused:501', 'request refused', { status: 501, reason: 'unsupported_transfer_coding' });
+      refuse(res, 501, 'unsupported_transfer_coding', 'genai-sidecar: a request body may only be sent with Transfer-Encoding: chunked');
+      return;
+    }
     if (lease !== undefined) assignBodyLease(req, lease);
     handler(req, res);
   };
@@ -105,6 +112,25 @@ export function guardProxyHandler(handler: Handler, options: ProxyGuardOptions):
     }
     state.waiting.push({ req, res });
   };
+}
+
+/**
+ * True when the request has no Transfer-Encoding, or exactly one coding, `chunked` (over all its
+ * Transfer-Encoding fields). Node's parser only checks that `chunked` comes last and then drops the
+ * codings before it, so `gzip, chunked` used to reach the upstream as a plain chunked body.
+ */
+function onlyChunked(rawHeaders: readonly string[]): boolean {
+  let codings = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() !== 'transfer-encoding') continue;
+    for (const token of (rawHeaders[i + 1] ?? '').split(',')) {
+      const coding = token.trim().toLowerCase();
+      if (coding === '') continue;
+      if (coding !== 'chunked') return false;
+      codings += 1;
+    }
+  }
+  return codings <= 1;
 }
 
 /** HTTP status Node's parser errors map to (Node's own mapping); undefined: the client just left. */

@@ -24,6 +24,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private observer: ResponseObserver | undefined;
   private clientGone = false;
+  /** The client's answer is complete; what the upstream still reports about this call is ignored. */
+  private answered = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -56,8 +58,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     const res = this.res;
     const exchange = this.exchange;
     const framing = framingFor(status, firstValue(headers['content-type']));
-    const rewriting = exchange.hideInjectedUsage && framing === 'sse';
-    res.writeHead(status, statusMessage || undefined, clientResponseHeaders(rawHeaderStrings(controller.rawHeaders), rewriting));
+    const bodiless = hasNoBody(status, res.req?.method);
+    const rewriting = !bodiless && exchange.hideInjectedUsage && framing === 'sse';
+    // RFC 9110 §8.6: a 204 carries no Content-Length (a 304 or an answer to HEAD may: it describes the
+    // representation, and the client reads no body after it either way).
+    res.writeHead(status, statusMessage || undefined, clientResponseHeaders(rawHeaderStrings(controller.rawHeaders), rewriting || status === 204));
     exchange.responseStarted(status, headers);
     this.observer = new ResponseObserver({
       dialect: exchange.route.provider.dialect,
@@ -69,11 +74,16 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       onTelemetryError: this.options.services.telemetryError,
     });
     exchange.observer = this.observer;
+    // The answer is complete with its head (RFC 9112 §6.3). Body bytes a hostile or broken upstream
+    // sends anyway are not the client's: undici either skips them or fails the call on them (a
+    // Content-Length it never receives), which used to cut the client's connection with nothing.
+    // The upstream connection is undici's to discard; a well-behaved one stays in the pool.
+    if (bodiless) this.onResponseEnd();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const observer = this.observer;
-    if (!observer) return;
+    if (!observer || this.answered) return;
     const out = observer.relay(chunk);
     if (out.length > 0 && !this.res.write(out)) {
       controller.pause();
@@ -84,12 +94,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.answered) return;
+    this.answered = true;
     const tail = this.observer?.endOfBody() ?? '';
     this.res.end(tail.length > 0 ? tail : undefined);
     this.exchange.finish({ kind: 'completed' });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.answered) return;
     if (this.clientLeft()) {
       // Our own abort, or the upstream failed while the client was leaving anyway.
       this.exchange.finish({ kind: 'cancelled' });
@@ -111,6 +124,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
+}
+
+/** RFC 9112 §6.3: answers to HEAD, 1xx, 204 and 304 end with their head, whatever their fields say. */
+function hasNoBody(status: number, method: string | undefined): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || status < 200;
 }
 
 function firstValue(value: string | string[] | undefined): string | undefined {

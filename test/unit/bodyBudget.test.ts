@@ -25,3 +25,15 @@ test('a lease grows until the budget is full and is released once, however often
   second.release();
   expect(budget.used).toBe(0);
 });
+
+test('peak is the most ever held at once, kept after the bytes are given back', () => {
+  const budget = createBodyBudget(100);
+  const lease = budget.lease();
+  expect(lease.grow(40)).toBe(true);
+  expect(budget.tryAcquire(50)).toBe(true);
+  expect(budget.tryAcquire(20)).toBe(false); // a refusal never counts towards the peak
+  budget.release(50);
+  lease.release();
+  expect(budget.used).toBe(0);
+  expect(budget.peak).toBe(90);
+});

@@ -6,6 +6,7 @@
 import { ResponseObserver, type ObserverOptions } from '../../src/observe/responseObserver';
 import { createOpenAiDialect } from '../../src/providers/openai';
 import type { ProviderDialect } from '../../src/providers/types';
+import { createBodyBudget } from '../../src/proxy/bodyBudget';
 import { gzipPieces } from '../helpers/gzipPieces';
 
 const openai = createOpenAiDialect({ id: 'openai', injectStreamUsage: true });
@@ -180,5 +181,59 @@ describe('a compressed answer is decoded only up to the parse limit (issue 22 it
     watched.catchUp();
     expect(errors).toEqual(['response_too_large']);
     expect(watched.facts).toEqual({ usage: {} });
+  });
+});
+
+describe('a JSON answer kept for reading takes its bytes from the shared body budget (issue 22 item 2)', () => {
+  const COMPLETION = '{"id":"x","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10},"choices":[]}';
+  const halves = [Buffer.from(COMPLETION.slice(0, 60)), Buffer.from(COMPLETION.slice(60))];
+
+  test('within the budget: held while it arrives, read at its end, then given back', () => {
+    const budget = createBodyBudget(1024);
+    const watched = observer({ framing: 'json' });
+    watched.holdBodyFrom(budget.lease());
+    for (const half of halves) {
+      expect(watched.relay(half)).toBe(half);
+      watched.catchUp();
+    }
+    expect(budget.used).toBe(COMPLETION.length);
+    watched.endOfBody();
+    watched.catchUp();
+    expect(watched.facts.usage.input).toBe(7);
+    expect(budget.used).toBe(0);
+  });
+
+  test('past the budget: relayed untouched, not kept, reported once as response_over_budget', () => {
+    const budget = createBodyBudget(COMPLETION.length - 1);
+    const errors: string[] = [];
+    const watched = observer({ framing: 'json' }, errors);
+    watched.holdBodyFrom(budget.lease());
+    for (const half of halves) {
+      expect(watched.relay(half)).toBe(half);
+      watched.catchUp();
+    }
+    expect(budget.used).toBe(0);
+    watched.endOfBody();
+    watched.catchUp();
+    expect(errors).toEqual(['response_over_budget']);
+    expect(watched.facts.usage).toEqual({});
+  });
+
+  test('an answer that never ends gives its share back when the exchange drops it', () => {
+    const budget = createBodyBudget(1024);
+    const errors: string[] = [];
+    const watched = observer({ framing: 'json' }, errors);
+    watched.holdBodyFrom(budget.lease());
+    watched.relay(halves[0] as Buffer);
+    watched.catchUp();
+    expect(budget.used).toBe(60);
+    watched.bodyCut();
+    watched.dropBody();
+    expect(budget.used).toBe(0);
+    // Whatever still arrives is only relayed: not kept, not budgeted, no error.
+    watched.relay(halves[1] as Buffer);
+    watched.catchUp();
+    expect(budget.used).toBe(0);
+    expect(errors).toEqual([]);
   });
 });
