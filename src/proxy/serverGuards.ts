@@ -72,7 +72,8 @@ export function guardProxyHandler(handler: Handler, options: ProxyGuardOptions):
       refuse(res, 431, 'too_many_header_fields', `genai-sidecar: a request may carry at most ${MAX_HEADER_FIELDS} header fields`);
       return;
     }
-    if (!onlyChunked(req.rawHeaders)) {
+    // Most requests carry no Transfer-Encoding at all: skip the scan of every raw field for them.
+    if (req.headers['transfer-encoding'] !== undefined && !onlyChunked(req.rawHeaders)) {
       // The sidecar cannot undo a coding such as gzip, and forwarding the body without it (as it
       // did) changes what the upstream receives; nginx answers 501 too.
       options.log.note('refused:501', 'request refused', { status: 501, reason: 'unsupported_transfer_coding' });
