@@ -64,14 +64,14 @@ export class Exchange {
   }
 
   /**
-   * Set by the upstream leg when the answer's head arrives, before any of its body. The answer's
+   * Called by the upstream leg when the answer's head arrives, before any of its body. The answer's
    * share of the body budget is handed over here, so the leg needs no budget of its own.
    */
-  set observer(observer: ResponseObserver | undefined) {
+  attachObserver(observer: ResponseObserver): void {
     this.responseObserver = observer;
     const budget = this.services.bodyBudget;
     // A call already recorded would never give a share back: its answer is not kept at all.
-    if (observer !== undefined && budget !== undefined) {
+    if (budget !== undefined) {
       if (this.finished) observer.dropBody();
       else observer.holdBodyFrom(budget.lease());
     }

@@ -73,7 +73,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       timeJsonChunks: exchange.facts?.streaming === true && status < 400,
       onTelemetryError: this.options.services.telemetryError,
     });
-    exchange.observer = this.observer;
+    exchange.attachObserver(this.observer);
     // The answer is complete with its head (RFC 9112 §6.3). Body bytes a hostile or broken upstream
     // sends anyway are not the client's: undici either skips them or fails the call on them (a
     // Content-Length it never receives), which used to cut the client's connection with nothing.

@@ -7,10 +7,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument, type Document } from 'yaml';
+import { freePort } from '../../bench/servers/processes';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const COLLECTOR_MANIFEST = path.join(REPO_ROOT, 'collector/builder-config.yaml');
@@ -27,14 +27,6 @@ export function collectorBinary(): string {
     throw new Error(`The collector for the current collector/builder-config.yaml is not built (${binary} is missing): run \`make collector\` (\`make test\` does)`);
   }
   return binary;
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface CommandResult {

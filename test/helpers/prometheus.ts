@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../bench/servers/processes';
 
 const ROOT = path.resolve(__dirname, '../..');
 export const PROMETHEUS_BUILD_SCRIPT = 'scripts/build-prometheus.sh';
@@ -76,17 +76,6 @@ export function requirePrometheus(): string {
   return binary;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
 function configText(jobs: ScrapeJob[]): string {
   const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:'];
   for (const job of jobs) {
@@ -140,26 +129,28 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     await exited;
   };
 
-  const query = async (expr: string, timeSeconds?: number): Promise<QueryResult[]> => {
+  /** One instant query through the HTTP API: its result type and result, or a thrown error. */
+  const instant = async (expr: string, timeSeconds: number | undefined): Promise<{ resultType: string; result: unknown }> => {
     const params = new URLSearchParams({ query: expr });
     if (timeSeconds !== undefined) params.set('time', String(timeSeconds));
     const response = await fetch(`${url}/api/v1/query?${params.toString()}`);
-    const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: QueryResult[] } };
-    if (body.status !== 'success') throw new Error(`query failed: ${expr}: ${body.error ?? response.status}`);
-    const result = body.data?.result ?? [];
-    return body.data?.resultType === 'scalar' ? [{ metric: {}, value: result as unknown as [number, string] }] : result;
+    const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
+    if (body.status !== 'success' || body.data === undefined) throw new Error(`query failed: ${expr}: ${body.error ?? response.status}`);
+    return body.data;
+  };
+
+  const query = async (expr: string, timeSeconds?: number): Promise<QueryResult[]> => {
+    const data = await instant(expr, timeSeconds);
+    return data.resultType === 'scalar' ? [{ metric: {}, value: data.result as [number, string] }] : (data.result as QueryResult[]);
+  };
+
+  const samples = async (rangeSelector: string, timeSeconds?: number): Promise<MatrixResult[]> => {
+    const data = await instant(rangeSelector, timeSeconds);
+    if (data.resultType !== 'matrix') throw new Error(`not a range selector: ${rangeSelector} gave a ${data.resultType}`);
+    return data.result as MatrixResult[];
   };
 
   await start();
-
-  const samples = async (rangeSelector: string, timeSeconds?: number): Promise<MatrixResult[]> => {
-    const params = new URLSearchParams({ query: rangeSelector });
-    if (timeSeconds !== undefined) params.set('time', String(timeSeconds));
-    const response = await fetch(`${url}/api/v1/query?${params.toString()}`);
-    const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: MatrixResult[] } };
-    if (body.status !== 'success' || body.data?.resultType !== 'matrix') throw new Error(`not a range selector, or it failed: ${rangeSelector}: ${body.error ?? body.data?.resultType}`);
-    return body.data.result;
-  };
 
   return {
     url,

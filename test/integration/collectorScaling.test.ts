@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import { COLLECTOR } from '../../src/telemetry/collectorNames';
 import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
 import { dataLossLines, ROUTER_CONFIG, sampleSum, startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
@@ -130,8 +131,8 @@ test('the ring spreads sidecars over both writers', async () => {
 test('both routers took exports (the balancer alternated), and sent on everything they took', async () => {
   for (const router of routers) {
     const text = await router.selfMetrics();
-    expect(sampleSum(text, 'otelcol_receiver_accepted_metric_points') ?? 0).toBeGreaterThan(0);
-    expect(sampleSum(text, 'otelcol_exporter_send_failed_metric_points') ?? 0).toBe(0);
+    expect(sampleSum(text, COLLECTOR.receiverAccepted) ?? 0).toBeGreaterThan(0);
+    expect(sampleSum(text, COLLECTOR.exporterSendFailed) ?? 0).toBe(0);
   }
 });
 

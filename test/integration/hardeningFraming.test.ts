@@ -10,47 +10,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { METRICS } from '../../src/telemetry/names';
 import { pointsOf, startHarness, type Harness } from '../helpers/harness';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function poll(done: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!done() && Date.now() < deadline) await sleep(10);
-  return done();
-}
-
-/** A raw client connection to the sidecar: everything it received, and whether it was closed. */
-interface RawClient {
-  socket: net.Socket;
-  text(): string;
-  closed(): boolean;
-  waitFor(pattern: RegExp, ms: number): Promise<boolean>;
-  waitClosed(ms: number): Promise<boolean>;
-}
-
-function rawClient(base: string): Promise<RawClient> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    let text = '';
-    let isClosed = false;
-    const socket = net.connect(Number(url.port), url.hostname);
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-    socket.on('close', () => (isClosed = true));
-    socket.on('error', () => undefined);
-    socket.once('connect', () =>
-      resolve({
-        socket,
-        text: () => text,
-        closed: () => isClosed,
-        waitFor: (pattern, ms) => poll(() => pattern.test(text), ms),
-        waitClosed: (ms) => poll(() => isClosed, ms),
-      }),
-    );
-    socket.once('error', reject);
-  });
-}
+import { poll, rawClient, sleep } from '../helpers/rawClient';
 
 /**
  * A hostile upstream: for each complete request (head, then a Content-Length body if any) it

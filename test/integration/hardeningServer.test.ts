@@ -9,56 +9,15 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import { resolveRunConfig } from '../../src/cli/runFlags';
 import { createLogger } from '../../src/log/logger';
 import { startSidecar } from '../../src/sidecar';
 import { METRICS } from '../../src/telemetry/names';
 import { pointsOf, startHarness, type Harness } from '../helpers/harness';
 import { startOtlpReceiver } from '../helpers/otlpReceiver';
+import { rawClient, sleep, type RawClient } from '../helpers/rawClient';
 
 const CANARY = 'canary-REQUEST-BYTES-5d0c2e';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A raw client connection: what it received, and when the sidecar closed it. */
-interface RawClient {
-  socket: net.Socket;
-  text(): string;
-  closed(): boolean;
-  /** Resolves true once closed, false if still open after `ms`. */
-  waitClosed(ms: number): Promise<boolean>;
-  waitFor(pattern: RegExp, ms: number): Promise<boolean>;
-}
-
-function rawClient(base: string): Promise<RawClient> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    let text = '';
-    let isClosed = false;
-    const socket = net.connect(Number(url.port), url.hostname);
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-    socket.on('close', () => (isClosed = true));
-    socket.on('error', () => undefined);
-    const poll = async (done: () => boolean, ms: number): Promise<boolean> => {
-      const deadline = Date.now() + ms;
-      while (!done() && Date.now() < deadline) await sleep(20);
-      return done();
-    };
-    socket.once('connect', () =>
-      resolve({
-        socket,
-        text: () => text,
-        closed: () => isClosed,
-        waitClosed: (ms) => poll(() => isClosed, ms),
-        waitFor: (pattern, ms) => poll(() => pattern.test(text), ms),
-      }),
-    );
-    socket.once('error', reject);
-  });
-}
 
 /** An upstream that notes each request when its head arrives (before any body), and its connections. */
 interface HeadUpstream {

@@ -16,7 +16,7 @@ import { COLLECTOR, COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
 import { loadCorpus, normalisedTokens, PROVIDER_NAME, ROUTE_FOR_PROVIDER, type CorpusExchange } from '../helpers/corpus';
 import { splitLines, splitSseEvents, startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
-import { dataLossLines, startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
+import { dataLossLines, sampleSum, startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecarProcess';
 
@@ -206,7 +206,7 @@ test('no out-of-order, duplicate or invalid samples in the Prometheus or collect
 
 test('the collector sent everything it accepted: nothing refused, failed or dropped', async () => {
   const text = await collector.selfMetrics();
-  const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const value = (name: string): number => sampleSum(text, name) ?? 0;
   expect({
     refused: value(COLLECTOR.receiverRefused),
     failed: value(COLLECTOR.receiverFailed),

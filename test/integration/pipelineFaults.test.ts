@@ -16,11 +16,12 @@
  * - The failures the collector's alerts watch, made to happen: a batch Prometheus refuses
  *   (OTelCollectorExportFailing) and a full queue (OTelCollectorExportQueueFull).
  */
+import { freePort } from '../../bench/servers/processes';
 import { alertRules } from '../../src/observability/alerts/rules';
 import { COLLECTOR, COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { METRICS } from '../../src/telemetry/names';
 import { LABEL, prometheusName, PROM } from '../../src/telemetry/prometheusNames';
-import { dataLossLines, freePort, sampleSum, startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
+import { dataLossLines, sampleSum, startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { startWriter, type Writer } from '../helpers/writer';
 
