@@ -8,7 +8,8 @@
  * undici also enforces the three deadlines itself, with one timer per connection, and does not
  * count time a slow client makes us pause the body as upstream silence.
  */
-import type { Agent, Dispatcher } from 'undici';
+import type { Agent, buildConnector, Dispatcher } from 'undici';
+import { filterInterimContinue } from './interimContinue';
 
 /**
  * Only the connection pool, not undici's index: the index also loads fetch, WebSocket,
@@ -17,6 +18,23 @@ import type { Agent, Dispatcher } from 'undici';
  */
 function loadAgentClass(): typeof Agent {
   return require('undici/lib/dispatcher/agent.js') as typeof Agent;
+}
+
+function loadBuildConnector(): typeof buildConnector {
+  return require('undici/lib/core/connect.js') as typeof buildConnector;
+}
+
+/**
+ * undici's own connector (TCP or TLS, its connect timeout, TLS session reuse), with each new
+ * socket wrapped so interim `100 Continue` answers are dropped (see interimContinue.ts).
+ */
+function connectorDroppingContinue(connectMs: number): buildConnector.connector {
+  const connect = loadBuildConnector()({ timeout: connectMs });
+  return (options, callback) =>
+    connect(options, (...args) => {
+      if (args[0] === null) filterInterimContinue(args[1]);
+      callback(...args);
+    });
 }
 
 export interface UpstreamTimeouts {
@@ -57,7 +75,10 @@ export function createUpstreamPool(timeouts: UpstreamTimeouts): UpstreamPool {
         // Keep-alive: a TLS handshake per LLM call would add tens of milliseconds.
         keepAliveTimeout: KEEP_ALIVE_MS,
         keepAliveMaxTimeout: KEEP_ALIVE_MS,
-        connect: { timeout: timeouts.connectMs },
+        connect: connectorDroppingContinue(timeouts.connectMs),
+        // One request at a time per connection: the interim filter relies on it, and providers
+        // do not pipeline anyway.
+        pipelining: 1,
         headersTimeout: timeouts.firstByteMs,
         bodyTimeout: timeouts.idleMs,
       });

@@ -20,7 +20,10 @@ interface RawUpstream {
   url: string;
   /** Request heads as received, in order. */
   heads: string[];
-  script(bytes: string): void;
+  /** Connections accepted so far. */
+  connections(): number;
+  /** The answer to the next request: one write, or parts written 20 ms apart. */
+  script(bytes: string | string[]): void;
   close(): Promise<void>;
 }
 
@@ -29,9 +32,11 @@ const PLAIN_OK = `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-L
 
 async function startRawUpstream(): Promise<RawUpstream> {
   const heads: string[] = [];
-  const scripted: string[] = [];
+  const scripted: (string | string[])[] = [];
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
   const server = net.createServer((socket) => {
+    accepted += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -46,7 +51,9 @@ async function startRawUpstream(): Promise<RawUpstream> {
         if (pending.length < end + 4 + length) return;
         pending = pending.subarray(end + 4 + length);
         heads.push(head);
-        socket.write(scripted.shift() ?? PLAIN_OK);
+        const answer = scripted.shift() ?? PLAIN_OK;
+        const parts = typeof answer === 'string' ? [answer] : answer;
+        parts.forEach((part, index) => setTimeout(() => socket.write(part), index * 20));
       }
     });
   });
@@ -54,6 +61,7 @@ async function startRawUpstream(): Promise<RawUpstream> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     heads,
+    connections: () => accepted,
     script: (bytes) => scripted.push(bytes),
     close: () =>
       new Promise((resolve) => {
@@ -142,14 +150,37 @@ describe('item 9b: an interim 1xx from the upstream is skipped, the final answer
     interimThenFinal,
   );
 
-  // KNOWN DEFECT, not fixed: undici 7.30.2's HTTP/1 parser (lib/dispatcher/client-h1.js,
-  // onHeadersComplete) destroys the upstream socket with "bad response" on any 100 before it calls
-  // the dispatch handler, so UpstreamCall never sees it and the client gets a 502. The fix belongs in
-  // the pool's connection (src/proxy/upstreamPool.ts) or undici; these flip to test() once it lands.
-  test.failing.each([
+  test.each([
     ['100 Continue', 'HTTP/1.1 100 Continue\r\n\r\n'],
     ['two 100 Continue', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n'],
+    ['100 with a field and no reason', 'HTTP/1.1 100\r\nX-Note: early\r\n\r\n'],
   ])('%s then 200: the client gets the 200 and its body, the call is recorded as 200', interimThenFinal);
+
+  test('a 100 cut across TCP segments, on every call of a kept-alive upstream connection', async () => {
+    const testCase = 'interim-split-reused';
+    const connectionsBefore = upstream.connections();
+    const split = ['HTTP/1.1 1', '00 Continue\r', '\n\r\nHTTP/1.1 2', `00 OK${PLAIN_OK.slice('HTTP/1.1 200 OK'.length)}`];
+    upstream.script(split);
+    upstream.script(split);
+    const client = await rawClient(harness.sidecar.url);
+    client.socket.write(chatRequest(testCase));
+    await poll(() => client.text().includes(PLAIN_OK_BODY) || client.closed(), 2000);
+    client.socket.write(chatRequest(testCase));
+    await poll(() => client.text().split(PLAIN_OK_BODY).length - 1 >= 2 || client.closed(), 2000);
+    client.socket.destroy();
+    expect(statusLines(client.text())).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    // Both calls went over one upstream connection, so the second 100 was dropped on a reused one.
+    expect(upstream.connections() - connectionsBefore).toBeLessThanOrEqual(1);
+  });
+
+  test('an upstream that answers nothing but 100s gets a 502, not an endless read', async () => {
+    upstream.script('HTTP/1.1 100 Continue\r\n\r\n'.repeat(40));
+    const client = await rawClient(harness.sidecar.url);
+    client.socket.write(chatRequest('interim-endless'));
+    await client.waitFor(/^HTTP\/1\.1 \d{3}/, 2000);
+    client.socket.destroy();
+    expect(statusLines(client.text())[0]).toBe('HTTP/1.1 502 Bad Gateway');
+  });
 });
 
 describe('item 9c: a 204/304 or an answer to HEAD with body bytes reaches the client without a body', () => {
