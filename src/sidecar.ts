@@ -19,6 +19,7 @@ import { createUpstreamPool } from './proxy/upstreamPool';
 import { CallRecorder } from './telemetry/callRecorder';
 import { ERROR_TYPE } from './telemetry/names';
 import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
+import { createMetricsPages } from './telemetry/pullEndpoint';
 import { scheduleWarmUp } from './warmUp';
 
 /** Upper bound on the metrics flush at shutdown, after in-flight calls had their grace period. */
@@ -95,7 +96,16 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   proxyServer.maxHeadersCount = 0;
   proxyServer.maxConnections = config.maxConnections;
   handleClientErrors(proxyServer, refusals);
-  const adminServer = createAdminServer({ ready: () => accepting }, { maxConnections: config.adminMaxConnections });
+  const adminServer = createAdminServer(
+    { ready: () => accepting },
+    { maxConnections: config.adminMaxConnections },
+    config.telemetry.exporters.prometheus
+      ? {
+          metrics: createMetricsPages(telemetry, config.headerAttributes.map((mapping) => mapping.attribute)),
+          onMetricsError: (error) => services.telemetryError('scrape', error),
+        }
+      : {},
+  );
   await listen(proxyServer, config.listen.host, config.listen.port);
   await listen(adminServer, config.adminListen.host, config.adminListen.port);
   accepting = true;
@@ -107,7 +117,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   }
   if (!isLoopback(config.adminListen.host)) {
     // Expected in Kubernetes (the kubelet probes over the pod network), but worth a line anywhere else.
-    logger.warn('the admin port listens beyond loopback: anything that can reach this address can probe /healthz and /readyz', {
+    logger.warn(`the admin port listens beyond loopback: anything that can reach this address can read ${config.telemetry.exporters.prometheus ? '/healthz, /readyz and /metrics' : '/healthz and /readyz'}`, {
       adminListen: `${config.adminListen.host}:${config.adminListen.port}`,
       maxConnections: config.adminMaxConnections,
     });
@@ -125,7 +135,8 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     listen: url,
     admin: adminUrl,
     routes: config.routes.map((route) => `/${route.name} -> ${route.target.origin} (${route.provider.providerName})`).join(', '),
-    otlp: redactUrl(config.telemetry.metricsUrl),
+    otlp: config.telemetry.exporters.otlp ? redactUrl(config.telemetry.metricsUrl) : 'off',
+    metrics: config.telemetry.exporters.prometheus ? `${adminUrl}/metrics` : 'off',
   });
 
   let stopping: Promise<void> | undefined;

@@ -11,7 +11,7 @@ import { DEFAULT_UPSTREAM_TIMEOUTS } from '../proxy/upstreamPool';
 import { loadPriceOverrides } from '../pricing/loadPrices';
 import { PriceFileError } from '../pricing/priceFile';
 import type { PriceOverride } from '../pricing/priceFile';
-import type { OtlpProtocol } from '../telemetry/pipeline';
+import type { MetricsExporters, OtlpProtocol } from '../telemetry/pipeline';
 import { allValues, lastValue, lookupFlag, parseHostPort, type Env, type FlagDefinition, type RawFlags } from './flagTable';
 
 export type { Env, FlagDefinition, RawFlags } from './flagTable';
@@ -20,8 +20,9 @@ const publicRoutes = (): string => defaultRoutes().map((route) => route.route).j
 
 export const RUN_FLAGS: readonly FlagDefinition[] = [
   { flags: '--listen <host:port>', key: 'listen', description: 'Address the proxy listens on; keep it on loopback so only the pod can use it', env: ['GENAI_SIDECAR_LISTEN'], defaultText: '127.0.0.1:8787' },
-  { flags: '--admin-listen <host:port>', key: 'adminListen', description: 'Address of /healthz and /readyz', env: ['GENAI_SIDECAR_ADMIN_LISTEN'], defaultText: '127.0.0.1:8788' },
+  { flags: '--admin-listen <host:port>', key: 'adminListen', description: 'Address of /healthz, /readyz and /metrics', env: ['GENAI_SIDECAR_ADMIN_LISTEN'], defaultText: '127.0.0.1:8788' },
   { flags: '--upstream <route[:provider]=url>', key: 'upstream', description: 'Route /<route>/... to <url>/...; the provider is inferred from a known route name or given after a colon (repeatable; env is comma-separated)', env: ['GENAI_SIDECAR_UPSTREAMS'], defaultText: `public endpoints of ${publicRoutes()}`, repeatable: true },
+  { flags: '--metrics-exporter <list>', key: 'metricsExporter', description: 'Where metrics go: otlp (push to a collector), prometheus (serve /metrics on the admin port), both as otlp,prometheus, or none', env: ['OTEL_METRICS_EXPORTER'], defaultText: 'otlp,prometheus' },
   { flags: '--otlp-endpoint <url>', key: 'otlpEndpoint', description: 'OTLP/HTTP endpoint; /v1/metrics is appended unless present (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used as-is)', env: ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'], defaultText: 'http://localhost:4318' },
   { flags: '--otlp-protocol <protocol>', key: 'otlpProtocol', description: 'OTLP encoding: http/protobuf or http/json', env: ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], defaultText: 'http/protobuf' },
   { flags: '--otlp-header <key=value>', key: 'otlpHeader', description: 'Header sent with every export, e.g. an auth token (repeatable; env is comma-separated)', env: ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'], repeatable: true },
@@ -80,6 +81,7 @@ export function resolveRunConfig(raw: RawFlags, env: Env, version: string): Side
       serviceName: nonEmpty(serviceName, 'genai-sidecar'),
       resourceAttributes: keyValues(list('resourceAttribute', raw, env), { percentDecode: true, secretValues: false }),
       version,
+      exporters: metricsExporters(single('metricsExporter', raw, env)),
     },
     headerAttributes: headerAttributes(list('headerAttribute', raw, env)),
     maxAttributeValues: positiveInt(single('maxAttributeValues', raw, env), 100),
@@ -127,6 +129,18 @@ function resolveMetricsUrl(raw: RawFlags, env: Env): string {
   // Append to the path, not the whole href: a query string must stay at the end.
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/metrics`;
   return url.href;
+}
+
+/** OTEL_METRICS_EXPORTER's values that mean something here; `none` alone turns both off. */
+function metricsExporters(source: Source & { value: string | undefined }): MetricsExporters {
+  const names = (source.value ?? 'otlp,prometheus').split(',').map((name) => name.trim().toLowerCase());
+  for (const name of names) {
+    if (name !== 'otlp' && name !== 'prometheus' && name !== 'none') {
+      throw new ConfigError(`${source.origin}: "${name}" is not supported; use otlp, prometheus, otlp,prometheus or none`);
+    }
+  }
+  if (names.includes('none') && names.length > 1) throw new ConfigError(`${source.origin}: "none" cannot be combined with other exporters`);
+  return { otlp: names.includes('otlp'), prometheus: names.includes('prometheus') };
 }
 
 function nonEmpty(source: Source & { value: string | undefined }, fallback: string): string {

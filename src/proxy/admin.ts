@@ -6,7 +6,10 @@
  * the cluster can reach it: it holds few connections, gives each a couple of seconds, and
  * answers only GET and HEAD.
  */
+import { once } from 'node:events';
 import http from 'node:http';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { MetricsPage } from '../telemetry/pullEndpoint';
 
 export interface Readiness {
   ready(): boolean;
@@ -17,11 +20,19 @@ export interface AdminLimits {
   maxConnections: number;
 }
 
+export interface AdminEndpoints {
+  /** `/metrics`; absent when metrics are only pushed. Gets the request's Accept header. */
+  metrics?: (accept: string | undefined) => Promise<MetricsPage>;
+  /** A scrape that failed (counted by the caller; the scraper gets a 500). */
+  onMetricsError?: (error: unknown) => void;
+}
+
 /** A probe is one small request answered at once; the kubelet's default probe timeout is 1 s. */
 const ADMIN_TIMEOUT_MS = 2_000;
 const ALLOWED_METHODS = 'GET, HEAD';
 
-export function createAdminServer(readiness: Readiness, limits: AdminLimits): http.Server {
+export function createAdminServer(readiness: Readiness, limits: AdminLimits, endpoints: AdminEndpoints = {}): http.Server {
+  const known = ['/healthz', '/readyz', ...(endpoints.metrics ? ['/metrics'] : [])];
   const server = http.createServer(
     {
       headersTimeout: ADMIN_TIMEOUT_MS,
@@ -41,11 +52,35 @@ export function createAdminServer(readiness: Readiness, limits: AdminLimits): ht
         const ready = readiness.ready();
         return reply(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
       }
-      return reply(res, 404, { status: 'not found', endpoints: ['/healthz', '/readyz'] });
+      if (path === '/metrics' && endpoints.metrics) return void serveMetrics(req, res, endpoints.metrics, endpoints.onMetricsError);
+      return reply(res, 404, { status: 'not found', endpoints: known });
     },
   );
   server.maxConnections = limits.maxConnections;
   return server;
+}
+
+/**
+ * Writes the page slice by slice, letting the event loop run between slices (so proxied calls
+ * are not held up by a large scrape) and waiting whenever the socket's buffer is full.
+ */
+async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, page: NonNullable<AdminEndpoints['metrics']>, onError: AdminEndpoints['onMetricsError']): Promise<void> {
+  try {
+    const { contentType, slices } = await page(req.headers.accept);
+    res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+    if (req.method === 'HEAD') return void res.end();
+    for (const slice of slices) {
+      if (res.destroyed) return;
+      // A scraper that goes away mid-page ends the wait too ('close'), not only 'drain'.
+      if (!res.write(slice)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      await nextTurn();
+    }
+    res.end();
+  } catch (error) {
+    onError?.(error);
+    if (!res.headersSent) reply(res, 500, { status: 'metrics collection failed' });
+    else res.destroy();
+  }
 }
 
 function reply(res: http.ServerResponse, status: number, body: object, extra: Record<string, string> = {}): void {

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Meter } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-otlp-http';
-import type { AggregationTemporality, MeterProvider, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { AggregationTemporality, IMetricReader, MeterProvider, MetricProducer, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../log/logger';
 import { redactUrl } from '../log/redact';
 import { BoundInstrumentsProducer } from './boundInstruments';
@@ -27,6 +27,12 @@ function sdkMetrics(): SdkMetrics {
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
+/** The two outlets of the one recording: OTLP push, and a pull reader behind `/metrics`. */
+export interface MetricsExporters {
+  otlp: boolean;
+  prometheus: boolean;
+}
+
 export interface TelemetryConfig {
   /** Full URL of the metrics endpoint (…/v1/metrics). */
   metricsUrl: string;
@@ -37,6 +43,7 @@ export interface TelemetryConfig {
   serviceName: string;
   resourceAttributes: Record<string, string>;
   version: string;
+  exporters: MetricsExporters;
 }
 
 export interface TelemetryPipeline {
@@ -53,6 +60,11 @@ export interface TelemetryPipeline {
    */
   warmUpSteps(): Array<() => void>;
   resource: Record<string, string>;
+  /**
+   * The current cumulative state for `/metrics`, through the pull reader (which reads the same
+   * instruments as the OTLP export); undefined when the prometheus exporter is off.
+   */
+  collectForPull(): Promise<ResourceMetrics> | undefined;
   /** Export whatever is pending now (used at shutdown and by tests); starts the SDK side if needed. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -63,29 +75,39 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
   const resource = buildResourceAttributes(config);
   const boundInstruments = new BoundInstrumentsProducer({ name: METER_NAME, version: config.version });
   let exporter: ObservedExporter | undefined;
+  let pullReader: PullReader | undefined;
   let provider: MeterProvider | undefined;
   const waiting: Array<(meter: Meter) => void> = [];
 
   const start = (): MeterProvider => {
     if (provider !== undefined) return provider;
     const sdk = sdkMetrics();
-    const exporterOptions = {
-      url: config.metricsUrl,
-      headers: config.headers,
-      timeoutMillis: config.exportTimeoutMs,
-      // Prometheus wants cumulative series; each sidecar is one writer identified by service.instance.id.
-      temporalityPreference: sdk.AggregationTemporality.CUMULATIVE,
-    };
-    // Created at the first export: the exporter packages take another 50-85 ms to load.
-    exporter = new ObservedExporter(() => createOtlpExporter(config.protocol, exporterOptions), logger, redactUrl(config.metricsUrl), onExportFailure);
-    const reader = new sdk.PeriodicExportingMetricReader({
-      exporter,
-      metricProducers: [boundInstruments],
-      exportIntervalMillis: config.exportIntervalMs,
-      exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.exportIntervalMs),
-    });
+    const readers: IMetricReader[] = [];
+    if (config.exporters.otlp) {
+      const exporterOptions = {
+        url: config.metricsUrl,
+        headers: config.headers,
+        timeoutMillis: config.exportTimeoutMs,
+        // Prometheus wants cumulative series; each sidecar is one writer identified by service.instance.id.
+        temporalityPreference: sdk.AggregationTemporality.CUMULATIVE,
+      };
+      // Created at the first export: the exporter packages take another 50-85 ms to load.
+      exporter = new ObservedExporter(() => createOtlpExporter(config.protocol, exporterOptions), logger, redactUrl(config.metricsUrl), onExportFailure);
+      readers.push(
+        new sdk.PeriodicExportingMetricReader({
+          exporter,
+          metricProducers: [boundInstruments],
+          exportIntervalMillis: config.exportIntervalMs,
+          exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.exportIntervalMs),
+        }),
+      );
+    }
+    if (config.exporters.prometheus) {
+      pullReader = createPullReader(sdk, [boundInstruments]);
+      readers.push(pullReader);
+    }
     const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-    provider = new sdk.MeterProvider({ resource: resourceFromAttributes(resource), readers: [reader] });
+    provider = new sdk.MeterProvider({ resource: resourceFromAttributes(resource), readers });
     const meter = provider.getMeter(METER_NAME, config.version);
     for (const use of waiting.splice(0)) use(meter);
     return provider;
@@ -106,10 +128,31 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
       () => exporter?.load(),
     ],
     resource,
+    collectForPull: () => {
+      if (!config.exporters.prometheus) return undefined;
+      start();
+      return (pullReader as PullReader).collect().then((result) => result.resourceMetrics);
+    },
     flush: () => start().forceFlush(),
     shutdown: () => start().shutdown(),
     exportFailures: () => exporter?.failures ?? 0,
   };
+}
+
+/** A reader that collects when asked (a scrape), cumulative like the OTLP export. */
+type PullReader = IMetricReader & { collect(): ReturnType<MetricProducer['collect']> };
+
+function createPullReader(sdk: SdkMetrics, producers: MetricProducer[]): PullReader {
+  // The SDK's base class does the bookkeeping; on demand there is nothing to flush or stop.
+  class OnDemandReader extends sdk.MetricReader {
+    protected onForceFlush(): Promise<void> {
+      return Promise.resolve();
+    }
+    protected onShutdown(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  return new OnDemandReader({ metricProducers: producers });
 }
 
 /**

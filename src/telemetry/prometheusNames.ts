@@ -37,7 +37,8 @@ export function labelName(attributeKey: string): string {
   return /^[0-9]/.test(escaped) ? `key_${escaped}` : escaped;
 }
 
-function unitSuffix(unit: string): string | undefined {
+/** The word a unit adds to a name (`s` -> `seconds`), if any. */
+export function unitSuffix(unit: string): string | undefined {
   if (unit === '' || unit.startsWith('{')) return undefined;
   const [main, per] = unit.split('/');
   const mainWord = main ? (UNIT_WORDS[main] ?? escapeName(main)) : undefined;
@@ -47,7 +48,7 @@ function unitSuffix(unit: string): string | undefined {
 }
 
 /** Base Prometheus name of one metric (for histograms, add `_bucket`/`_sum`/`_count`). */
-export function prometheusName(definition: MetricDefinition): string {
+export function prometheusName(definition: Pick<MetricDefinition, 'name' | 'unit' | 'kind'>): string {
   let name = escapeName(definition.name);
   const suffix = unitSuffix(definition.unit);
   if (suffix && !name.endsWith(`_${suffix}`)) name = `${name}_${suffix}`;

@@ -35,6 +35,8 @@ export interface MatrixResult {
 export interface ScrapeJob {
   job: string;
   targets: string[];
+  /** Prometheus's scrape_protocols, e.g. ['PrometheusText0.0.4'] to force the text format. */
+  scrapeProtocols?: string[];
 }
 
 export interface PrometheusOptions {
@@ -42,6 +44,8 @@ export interface PrometheusOptions {
   scrapeJobs?: ScrapeJob[];
   /** Off: a Prometheus as many run it, without the feature flag compose and k8s/ set. */
   nativeHistograms?: boolean;
+  /** The global scrape interval (and timeout); 1000 unless given. */
+  scrapeIntervalMs?: number;
 }
 
 /** The feature flag docker-compose.yaml and k8s/prometheus set (unit tests check both). */
@@ -76,10 +80,11 @@ export function requirePrometheus(): string {
   return binary;
 }
 
-function configText(jobs: ScrapeJob[]): string {
-  const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:'];
+function configText(jobs: ScrapeJob[], intervalMs = 1000): string {
+  const lines = ['global:', `  scrape_interval: ${intervalMs}ms`, `  scrape_timeout: ${intervalMs}ms`, 'scrape_configs:'];
   for (const job of jobs) {
     lines.push(`  - job_name: ${JSON.stringify(job.job)}`, '    static_configs:', `      - targets: ${JSON.stringify(job.targets)}`);
+    if (job.scrapeProtocols) lines.push(`    scrape_protocols: ${JSON.stringify(job.scrapeProtocols)}`);
   }
   if (jobs.length === 0) lines.push('  []');
   return `${lines.join('\n')}\n`;
@@ -89,7 +94,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const binary = requirePrometheus();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'genai-sidecar-prom-'));
   const config = path.join(dir, 'prometheus.yml');
-  writeFileSync(config, configText(options.scrapeJobs ?? []));
+  writeFileSync(config, configText(options.scrapeJobs ?? [], options.scrapeIntervalMs));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = '';
@@ -158,7 +163,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     query,
     samples,
     async setScrapeJobs(jobs) {
-      writeFileSync(config, configText(jobs));
+      writeFileSync(config, configText(jobs, options.scrapeIntervalMs));
       child?.kill('SIGHUP');
       const deadline = Date.now() + 20_000;
       for (;;) {

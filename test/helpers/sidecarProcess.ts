@@ -14,10 +14,16 @@ export interface SidecarProcessOptions {
   resourceAttributes: Record<string, string>;
   headerAttributes?: string[];
   serviceName?: string;
+  /** More `run` flags, e.g. ['--metrics-exporter', 'prometheus']. */
+  extraArgs?: string[];
+  /** More environment variables for the process. */
+  env?: Record<string, string>;
 }
 
 export interface SidecarProcess {
   url: string;
+  /** The admin port's base URL (/healthz, /readyz, /metrics). */
+  adminUrl: string;
   cli: CliProcess;
   stop(): Promise<void>;
 }
@@ -37,11 +43,13 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     ...(options.headerAttributes ?? []).flatMap((mapping) => ['--header-attribute', mapping]),
     '--log-format', 'json',
     '--log-level', 'info',
+    ...(options.extraArgs ?? []),
   ];
-  const cli = startCli(args, cleanEnv());
+  const cli = startCli(args, cleanEnv(options.env));
   const ready = await cli.waitForJsonLine((line) => line.msg === 'genai-sidecar ready', 20_000);
   return {
     url: String(ready.listen),
+    adminUrl: String(ready.admin),
     cli,
     async stop() {
       // SIGTERM: the sidecar flushes its metrics once more before it exits, as in a pod.

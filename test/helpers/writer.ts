@@ -34,6 +34,7 @@ export function startWriter(otlpHttpUrl: string, resource: Record<string, string
       serviceName: 'genai-sidecar',
       resourceAttributes: resource,
       version: 'test',
+      exporters: { otlp: true, prometheus: false },
     },
     createLogger('error', 'json', { write: () => undefined }),
     () => undefined,

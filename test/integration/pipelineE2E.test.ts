@@ -14,8 +14,9 @@ import { alertRules } from '../../src/observability/alerts/rules';
 import { dashboardQueries } from '../../src/observability/dashboards/render';
 import { COLLECTOR, COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
-import { loadCorpus, normalisedTokens, PROVIDER_NAME, ROUTE_FOR_PROVIDER, type CorpusExchange } from '../helpers/corpus';
-import { splitLines, splitSseEvents, startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
+import { ROUTE_FOR_PROVIDER } from '../helpers/corpus';
+import { expectedTokens, replayCorpus, withVariables } from '../helpers/corpusTraffic';
+import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
 import { dataLossLines, sampleSum, startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecarProcess';
@@ -24,52 +25,13 @@ jest.setTimeout(180_000);
 
 const ROUNDS = 3;
 const EXPORT_INTERVAL_MS = 1000;
-const TENANTS = ['acme', 'globex', 'initech'];
 /** Failure signals of the collector that exist only once it has failed; pipelineFaults.test.ts makes each fail. */
 const FAILURE_ONLY = new Set(['OTelCollectorExportFailing', 'OTelCollectorExportQueueFull']);
-const corpus = loadCorpus();
 
 let prometheus: RunningPrometheus;
 let collector: RunningCollector;
 let provider: FakeProvider;
 const sidecars: SidecarProcess[] = [];
-
-function chunksOf(exchange: CorpusExchange): string[] {
-  const type = exchange.response.headers['content-type'] ?? '';
-  if (type.includes('event-stream')) return splitSseEvents(exchange.response.body_text);
-  if (type.includes('ndjson') || type.includes('stream+json')) return splitLines(exchange.response.body_text);
-  return [exchange.response.body_text];
-}
-
-async function replayCorpus(sidecar: SidecarProcess, round: number): Promise<void> {
-  for (const [index, exchange] of corpus.entries()) {
-    provider.enqueue({ status: exchange.response.status, headers: exchange.response.headers, chunks: chunksOf(exchange) });
-    const route = ROUTE_FOR_PROVIDER[exchange.provider];
-    const response = await fetch(`${sidecar.url}/${route}${exchange.request.path}`, {
-      method: exchange.request.method,
-      headers: { ...exchange.request.headers, 'content-type': 'application/json', 'x-tenant-id': TENANTS[(index + round) % TENANTS.length] ?? 'acme' },
-      body: JSON.stringify(exchange.request.body),
-    });
-    await response.arrayBuffer();
-  }
-}
-
-/** Expected token totals by provider and type, for `rounds` replays of the corpus. */
-function expectedTokens(rounds: number): Map<string, number> {
-  const totals = new Map<string, number>();
-  const add = (provider: string, type: string, value: number | undefined): void => {
-    if (value === undefined) return;
-    const key = `${provider}/${type}`;
-    totals.set(key, (totals.get(key) ?? 0) + value * rounds);
-  };
-  for (const exchange of corpus) {
-    const tokens = normalisedTokens(exchange);
-    const provider = PROVIDER_NAME[exchange.provider] ?? exchange.provider;
-    add(provider, 'input', tokens.input);
-    add(provider, 'output', tokens.output);
-  }
-  return totals;
-}
 
 async function tokenTotals(at?: number): Promise<Map<string, number>> {
   const results = await prometheus.query(`sum by (${LABEL.provider}, ${LABEL.tokenType}) (${PROM.tokenUsage.sum})`, at);
@@ -100,7 +62,7 @@ beforeAll(async () => {
   const [first, second] = sidecars as [SidecarProcess, SidecarProcess];
   for (let round = 0; round < ROUNDS; round += 1) {
     // Round 0 and 2 through the first sidecar, round 1 through the second: two writers' series.
-    await replayCorpus(round === 1 ? second : first, round);
+    await replayCorpus((round === 1 ? second : first).url, provider, round);
     if (round === 0) {
       // A rolling update of the collector: at least one export of each sidecar fails meanwhile.
       await collector.stop();
@@ -144,16 +106,6 @@ test('each sidecar is its own writer: job/instance and its workload label, count
   const resets = await prometheus.query(`sum(resets(${PROM.tokenUsage.count}[5m]))`, evaluateAt);
   expect(Number(resets[0]?.value[1])).toBe(0);
 });
-
-/** Grafana's variables, as a user with "All" selected would have them. */
-function withVariables(expr: string): string {
-  return expr
-    .replace(/\$\{?__rate_interval\}?/g, '1m')
-    .replace(/\$\{?__interval\}?/g, '15s')
-    .replace(/\$\{?__range\}?/g, '5m')
-    .replace(/\$\{?(header_label|header|tenant_label|label)\}?/g, 'tenant')
-    .replace(/\$\{?[a-zA-Z_][a-zA-Z0-9_]*(:[a-z]+)?\}?/g, '.*');
-}
 
 function hasFiniteValue(results: Array<{ value: [number, string] }>): boolean {
   return results.some((result) => Number.isFinite(Number(result.value[1])));

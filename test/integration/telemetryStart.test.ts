@@ -26,6 +26,7 @@ beforeAll(async () => {
       serviceName: 'start-test',
       resourceAttributes: {},
       version: 'test',
+      exporters: { otlp: true, prometheus: false },
     },
     silentLogger,
     () => undefined,
@@ -89,7 +90,7 @@ test('calls and telemetry errors recorded before start() are in the first export
 test('flush() on a pipeline never started starts it (a sidecar stopped within its first second still exports)', async () => {
   const other = await startOtlpReceiver();
   const early = startTelemetry(
-    { metricsUrl: `${other.url}/v1/metrics`, protocol: 'http/json', headers: {}, exportIntervalMs: 3_600_000, exportTimeoutMs: 5_000, serviceName: 'early', resourceAttributes: {}, version: 'test' },
+    { metricsUrl: `${other.url}/v1/metrics`, protocol: 'http/json', headers: {}, exportIntervalMs: 3_600_000, exportTimeoutMs: 5_000, serviceName: 'early', resourceAttributes: {}, version: 'test', exporters: { otlp: true, prometheus: false } },
     silentLogger,
     () => undefined,
   );

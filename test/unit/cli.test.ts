@@ -94,6 +94,7 @@ describe('help and version', () => {
     '--listen',
     '--admin-listen',
     '--upstream',
+    '--metrics-exporter',
     '--otlp-endpoint',
     '--otlp-protocol',
     '--otlp-header',
@@ -121,6 +122,7 @@ describe('help and version', () => {
   const LITERAL_ENTRIES: Array<[flag: string, env: string[], defaultText: string | undefined]> = [
     ['--listen', ['GENAI_SIDECAR_LISTEN'], '127.0.0.1:8787'],
     ['--admin-listen', ['GENAI_SIDECAR_ADMIN_LISTEN'], '127.0.0.1:8788'],
+    ['--metrics-exporter', ['OTEL_METRICS_EXPORTER'], 'otlp,prometheus'],
     ['--otlp-endpoint', ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'], 'http://localhost:4318'],
     ['--otlp-protocol', ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], 'http/protobuf'],
     ['--otlp-header', ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'], undefined],
@@ -275,6 +277,7 @@ describe('defaults with an empty environment', () => {
       serviceName: 'genai-sidecar',
       resourceAttributes: {},
       version: VERSION,
+      exporters: { otlp: true, prometheus: true },
     });
   });
 
@@ -296,6 +299,7 @@ describe('defaults with an empty environment', () => {
     upstream: (c) => `public endpoints of ${c.routes.map((route) => route.name).join(', ')}`,
     otlpEndpoint: (c) => c.telemetry.metricsUrl.replace(/\/v1\/metrics$/, ''),
     otlpProtocol: (c) => c.telemetry.protocol,
+    metricsExporter: (c) => [c.telemetry.exporters.otlp ? 'otlp' : '', c.telemetry.exporters.prometheus ? 'prometheus' : ''].filter(Boolean).join(','),
     exportInterval: (c) => String(c.telemetry.exportIntervalMs),
     exportTimeout: (c) => String(c.telemetry.exportTimeoutMs),
     serviceName: (c) => c.telemetry.serviceName,
@@ -366,6 +370,8 @@ describe('environment fallbacks, and flags beating them', () => {
     // The signal-specific variable is a complete URL, used as-is (no /v1/metrics appended).
     ...C('otlpEndpoint', ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'], 'http://collector:4318/custom/path', ['--otlp-endpoint', 'http://127.0.0.1:4000/v1/metrics'], (c) => c.telemetry.metricsUrl, 'http://collector:4318/custom/path', 'http://127.0.0.1:4000/v1/metrics'),
     ...C('otlpProtocol', ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], 'http/json', ['--otlp-protocol', 'http/protobuf'], (c) => c.telemetry.protocol, 'http/json', 'http/protobuf'),
+    ...C('metricsExporter', ['OTEL_METRICS_EXPORTER'], ' Prometheus ', ['--metrics-exporter', 'otlp'], (c) => c.telemetry.exporters, { otlp: false, prometheus: true }, { otlp: true, prometheus: false }),
+    ...C('metricsExporter', ['OTEL_METRICS_EXPORTER'], 'none', ['--metrics-exporter', 'prometheus,otlp'], (c) => c.telemetry.exporters, { otlp: false, prometheus: false }, { otlp: true, prometheus: true }),
     ...C(
       'otlpHeader',
       ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'],
@@ -538,6 +544,8 @@ describe('bad flags and values: exit 2, one stderr line naming the culprit, run 
     ['grpc protocol', () => ['--otlp-protocol', 'grpc'], {}, ['--otlp-protocol', 'grpc']],
     ['grpc protocol from env', () => [], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc']],
     ['grpc protocol from the metrics env', () => [], { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc' }, ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL']],
+    ['an exporter we do not have', () => ['--metrics-exporter', 'console'], {}, ['--metrics-exporter', 'console']],
+    ['none with another exporter', () => [], { OTEL_METRICS_EXPORTER: 'none,otlp' }, ['OTEL_METRICS_EXPORTER', 'none']],
     ['relative OTLP endpoint', () => ['--otlp-endpoint', 'collector:4318'], {}, ['--otlp-endpoint']],
     ['non-URL OTLP endpoint', () => ['--otlp-endpoint', 'not a url'], {}, ['--otlp-endpoint']],
     ['grpc OTLP endpoint', () => ['--otlp-endpoint', 'grpc://collector:4317'], {}, ['--otlp-endpoint']],

@@ -17,6 +17,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { METRICS, type MetricDefinition } from '../../src/telemetry/names';
 import { LABEL, labelName } from '../../src/telemetry/prometheusNames';
+import { GAUGE_MERGE, KEPT_ATTRIBUTES, PROMOTED_RESOURCE_ATTRIBUTES } from '../../src/telemetry/scrapeView';
 
 const WRITER_FILE = path.resolve(__dirname, '../../collector-config.yaml');
 const ROUTER_FILE = path.resolve(__dirname, '../../collector/router-config.yaml');
@@ -245,12 +246,10 @@ const OTHER_GEN_AI: Metric[] = [
 /** A metric the allow-list must leave alone. */
 const OUT_OF_SCOPE = 'http.client.request.duration';
 
-/** How each gauge is merged: the least headroom, the latest reset. */
-const GAUGE_FUNCTION: Record<string, 'min' | 'max'> = {
-  [METRICS.rateLimitRemaining.name]: 'min',
-  [METRICS.rateLimitLimit.name]: 'min',
-  [METRICS.rateLimitResetSeconds.name]: 'max',
-};
+/** How each gauge is merged: the least headroom, the latest reset (the sidecar's /metrics merges the same way). */
+const GAUGE_FUNCTION = GAUGE_MERGE;
+/** The header attribute the shipped config lists as its example of `--header-attribute x-tenant-id=tenant`. */
+const EXAMPLE_HEADER_ATTRIBUTES = ['tenant'];
 
 // ---- reading the exporter -----------------------------------------------------------------
 
@@ -375,6 +374,20 @@ const CHECKS: Record<string, Check> = {
     const wanted = Object.entries(LABEL).filter(([name]) => name !== 'job' && name !== 'instance');
     return lists.flatMap(({ statement, keys }) =>
       wanted.filter(([, label]) => !(keys ?? []).some((key) => labelName(key) === label)).map(([name, label]) => `LABEL.${name} (${label}) is not kept by "${statement.slice(0, 40)}..."`),
+    );
+  },
+
+  "the allow-list is the one the sidecar's /metrics applies (src/telemetry/scrapeView.ts), plus the example header attribute"(config) {
+    const wanted = [...KEPT_ATTRIBUTES, ...EXAMPLE_HEADER_ATTRIBUTES].sort();
+    return allowLists(config)
+      .filter(({ keys }) => keys !== undefined && JSON.stringify([...keys].sort()) !== JSON.stringify(wanted))
+      .map(({ statement, keys = [] }) => `"${statement.slice(0, 40)}..." keeps [${keys.join(', ')}], the sidecar's view keeps [${wanted.join(', ')}]`);
+  },
+
+  'namespace, workload and cluster are promoted as the sidecar promotes them'(config) {
+    const copied = transformGroups(config, 'transform/writer_labels').flatMap((group) => group.statements);
+    return PROMOTED_RESOURCE_ATTRIBUTES.filter((key) => !copied.some((s) => s.startsWith(`set(datapoint.attributes["${key}"], resource.attributes["${key}"])`))).map(
+      (key) => `${key} is promoted by the sidecar's /metrics but not copied onto data points here`,
     );
   },
 
@@ -699,6 +712,15 @@ const MUTANTS: Mutant[] = [
     editAllowList(c, (s) => (s.startsWith('keep_keys(') ? s.replace('"tenant"', '"tenant", "team"') : s)),
   ],
   ["every aggregate_on_attributes call and the summaries' keep_keys name the same allow-list", 'summaries no longer trimmed', (c) => editAllowList(c, (s) => (s.startsWith('keep_keys(') ? undefined : s))],
+  ["the allow-list is the one the sidecar's /metrics applies (src/telemetry/scrapeView.ts), plus the example header attribute", 'a key added to every list', (c) =>
+    editAllowList(c, (s) => s.replace('"tenant"', '"tenant", "gen_ai.agent.name"')),
+  ],
+  ["the allow-list is the one the sidecar's /metrics applies (src/telemetry/scrapeView.ts), plus the example header attribute", 'the cluster dropped from every list', (c) =>
+    editAllowList(c, (s) => s.replace('"k8s.cluster.name",', '')),
+  ],
+  ['namespace, workload and cluster are promoted as the sidecar promotes them', 'the cluster not copied', (c) =>
+    editStatements(c, 'transform/writer_labels', (s) => (s.startsWith('set(datapoint.attributes["k8s.cluster.name"]') ? undefined : s)),
+  ],
   ['the allow-list keeps every label dashboards and alerts group by', 'error.type left off the allow-list', (c) => editAllowList(c, (s) => s.replace('"error.type", ', ''))],
   ['the allow-list keeps every label dashboards and alerts group by', 'the workload left off the allow-list', (c) => editAllowList(c, (s) => s.replace('"k8s.workload.name", ', ''))],
   ['the allow-list drops server.port and genai_sidecar.route and names each key once', 'server.port kept', (c) => editAllowList(c, (s) => s.replace('"server.address",', '"server.address", "server.port",'))],

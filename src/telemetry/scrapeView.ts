@@ -1,0 +1,198 @@
+/**
+ * What the shipped collector config (collector-config.yaml) makes of a sidecar's metrics, done in
+ * the sidecar for `/metrics`, so a Prometheus that scrapes the sidecar stores the same series as
+ * one fed by the collector and every dashboard and alert works on either path:
+ * - k8s.namespace.name, k8s.workload.name and k8s.cluster.name are copied from the resource onto
+ *   every point (transform/writer_labels);
+ * - points keep only the allow-listed attributes and the mapped request headers, and points that
+ *   then share a label set are merged: counters and histograms summed, rate-limit gauges by the
+ *   least headroom and the latest reset (transform/allowlist);
+ * - names and labels as prometheus_remote_write writes them (prometheusNames.ts), the other
+ *   resource attributes in `target_info`, no scope labels.
+ * test/unit/collectorConfig.test.ts checks the config's lists are these; the pull endpoint's
+ * integration test compares both paths on the same traffic in real Prometheus instances.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Family, HistogramSeries, ScalarSeries } from './exposition';
+import { escapeLabelValue } from './exposition';
+import { ATTR, METRICS } from './names';
+import { labelName, prometheusName, unitSuffix } from './prometheusNames';
+
+/** Resource attributes the collector copies onto every point (and so into every series). */
+export const PROMOTED_RESOURCE_ATTRIBUTES: readonly string[] = ['k8s.namespace.name', 'k8s.workload.name', 'k8s.cluster.name'];
+
+/**
+ * The collector's allow-list without the mapped header attributes (which each deployment adds):
+ * every key a dashboard or alert groups by and the promoted resource attributes.
+ */
+export const KEPT_ATTRIBUTES: readonly string[] = [
+  ATTR.operationName,
+  ATTR.providerName,
+  ATTR.requestModel,
+  ATTR.responseModel,
+  ATTR.tokenType,
+  ATTR.errorType,
+  ATTR.httpStatusCode,
+  ATTR.serverAddress,
+  ATTR.tokenDetailType,
+  ATTR.rateLimitResource,
+  ATTR.telemetryStage,
+  ...PROMOTED_RESOURCE_ATTRIBUTES,
+];
+
+/** How gauge points that collapse into one series merge: the least headroom, the latest reset. */
+export const GAUGE_MERGE: Readonly<Record<string, 'min' | 'max'>> = {
+  [METRICS.rateLimitRemaining.name]: 'min',
+  [METRICS.rateLimitLimit.name]: 'min',
+  [METRICS.rateLimitResetSeconds.name]: 'max',
+};
+
+/** Metrics the collector's allow-list applies to; others would pass it untouched. */
+const IN_SCOPE = /^gen_ai\.|^genai_sidecar\./;
+
+/** Resource attributes that are the series' identity in the collector path (job, instance). */
+const IDENTITY_ATTRIBUTES = new Set(['service.name', 'service.instance.id']);
+
+type Sdk = typeof import('@opentelemetry/sdk-metrics');
+
+/** Loaded before any collection that could reach here. */
+function sdk(): Sdk {
+  return require('@opentelemetry/sdk-metrics') as Sdk;
+}
+
+/** `a="x",b="y"`, keys sorted so one label set always renders the same. */
+function renderLabels(labels: Map<string, string>): string {
+  return [...labels.keys()]
+    .sort()
+    .map((name) => `${name}="${escapeLabelValue(labels.get(name) as string)}"`)
+    .join(',');
+}
+
+function attributeText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The view of one resource's metrics: built per scrape, with label strings cached across scrapes. */
+export class ScrapeView {
+  private readonly kept: Set<string>;
+  /** Attribute sets of bound series are the same objects from one collection to the next. */
+  private labelCache = new WeakMap<Attributes, string>();
+  private promotedFor: Attributes | undefined;
+  private promoted = new Map<string, string>();
+
+  constructor(headerAttributes: readonly string[]) {
+    this.kept = new Set([...KEPT_ATTRIBUTES, ...headerAttributes]);
+  }
+
+  families(resourceMetrics: ResourceMetrics): Family[] {
+    this.promote(resourceMetrics.resource.attributes);
+    const families = new Map<string, Family>();
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const metric of scope.metrics) this.addMetric(families, metric);
+    }
+    return [this.targetInfo(resourceMetrics.resource.attributes), ...families.values()];
+  }
+
+  private promote(resource: Attributes): void {
+    if (this.promotedFor === resource) return;
+    this.promotedFor = resource;
+    this.labelCache = new WeakMap();
+    this.promoted = new Map();
+    for (const key of PROMOTED_RESOURCE_ATTRIBUTES) {
+      const value = resource[key];
+      if (value !== undefined) this.promoted.set(labelName(key), attributeText(value));
+    }
+  }
+
+  private labelsOf(attributes: Attributes, inScope: boolean): string {
+    const cached = this.labelCache.get(attributes);
+    if (cached !== undefined) return cached;
+    const labels = new Map<string, string>();
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value === undefined || (inScope && !this.kept.has(key))) continue;
+      labels.set(labelName(key), attributeText(value));
+    }
+    for (const [name, value] of this.promoted) labels.set(name, value);
+    const text = renderLabels(labels);
+    // Out-of-scope points (none today) are not cached: the cache key does not say which it was.
+    if (inScope) this.labelCache.set(attributes, text);
+    return text;
+  }
+
+  private addMetric(families: Map<string, Family>, metric: MetricData): void {
+    const { DataPointType } = sdk();
+    const { descriptor } = metric;
+    const inScope = IN_SCOPE.test(descriptor.name);
+    const unit = unitSuffix(descriptor.unit);
+    const base = { help: descriptor.description, ...(unit === undefined ? {} : { unit }) };
+    if (metric.dataPointType === DataPointType.HISTOGRAM) {
+      const name = prometheusName({ name: descriptor.name, unit: descriptor.unit, kind: 'histogram' });
+      const family = families.get(name) ?? { kind: 'histogram', name, ...base, series: [] };
+      if (family.kind !== 'histogram') return;
+      families.set(name, family);
+      mergeHistograms(family.series, metric.dataPoints, (point) => this.labelsOf(point.attributes, inScope));
+      return;
+    }
+    if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
+      const counter = metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
+      const kind = counter ? 'counter' : 'gauge';
+      const name = prometheusName({ name: descriptor.name, unit: descriptor.unit, kind });
+      const family = families.get(name) ?? { kind, name, ...base, series: [] };
+      if (family.kind !== kind) return;
+      families.set(name, family);
+      const merge = metric.dataPointType === DataPointType.GAUGE ? (GAUGE_MERGE[descriptor.name] ?? 'min') : 'sum';
+      mergeScalars(family.series as ScalarSeries[], metric.dataPoints, (point) => this.labelsOf(point.attributes, inScope), merge);
+    }
+    // Exponential histograms: the sidecar records none (the collector sends them apart, unmerged).
+  }
+
+  private targetInfo(resource: Attributes): Family {
+    const labels = new Map<string, string>();
+    for (const key in resource) {
+      const value = resource[key];
+      if (value !== undefined && !IDENTITY_ATTRIBUTES.has(key)) labels.set(labelName(key), attributeText(value));
+    }
+    return { kind: 'info', name: 'target_info', help: 'Target metadata', series: [{ labels: renderLabels(labels), value: 1 }] };
+  }
+}
+
+function mergeScalars(series: ScalarSeries[], points: readonly DataPoint<number>[], labelsOf: (point: DataPoint<number>) => string, merge: 'sum' | 'min' | 'max'): void {
+  const byLabels = new Map(series.map((entry) => [entry.labels, entry]));
+  for (const point of points) {
+    const labels = labelsOf(point);
+    const found = byLabels.get(labels);
+    if (found === undefined) {
+      const created = { labels, value: point.value };
+      byLabels.set(labels, created);
+      series.push(created);
+    } else {
+      found.value = merge === 'sum' ? found.value + point.value : merge === 'min' ? Math.min(found.value, point.value) : Math.max(found.value, point.value);
+    }
+  }
+}
+
+function mergeHistograms(series: HistogramSeries[], points: readonly DataPoint<Histogram>[], labelsOf: (point: DataPoint<Histogram>) => string): void {
+  const byLabels = new Map(series.map((entry) => [entry.labels, entry]));
+  for (const point of points) {
+    const labels = labelsOf(point);
+    const { buckets, sum = 0, count } = point.value;
+    const found = byLabels.get(labels);
+    if (found === undefined) {
+      const created: HistogramSeries = { labels, bounds: buckets.boundaries, counts: [...buckets.counts], sum, count };
+      byLabels.set(labels, created);
+      series.push(created);
+    } else if (sameBounds(found.bounds, buckets.boundaries)) {
+      const counts = found.counts as number[];
+      buckets.counts.forEach((value, index) => (counts[index] = (counts[index] ?? 0) + value));
+      found.sum += sum;
+      found.count += count;
+    }
+    // Different bounds under one label set cannot merge; one instrument never has them.
+  }
+}
+
+function sameBounds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((bound, index) => bound === b[index]);
+}

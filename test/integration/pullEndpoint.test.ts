@@ -1,0 +1,256 @@
+/**
+ * One recording, two outlets, the same series: two sidecar processes (the built CLI, both
+ * exporters on, as by default) proxy the recorded corpus. They push OTLP to the collector we ship
+ * (collector-config.yaml) which remote-writes to one Prometheus, while a second Prometheus scrapes
+ * their `/metrics` in OpenMetrics (what Prometheus asks for first) and a third in the text format
+ * (scrape_protocols: [PrometheusText0.0.4]). Every dashboard query and every alert signal about
+ * the sidecars must then return the same series with the same values on all three, token sums
+ * must equal the corpus on each, and a sidecar with push off must not load the OTLP exporter.
+ */
+import path from 'node:path';
+import { alertRules } from '../../src/observability/alerts/rules';
+import { dashboardQueries } from '../../src/observability/dashboards/render';
+import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
+import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
+import { ROUTE_FOR_PROVIDER } from '../helpers/corpus';
+import { expectedTokens, replayCorpus, withVariables } from '../helpers/corpusTraffic';
+import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
+import { startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
+import { startPrometheus, type QueryResult, type RunningPrometheus } from '../helpers/prometheus';
+import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecarProcess';
+
+jest.setTimeout(180_000);
+
+/**
+ * Rounds alternate between the sidecars. The first two create every series; the queries' window
+ * (rate interval and range) starts after they are in both Prometheus instances, and the next two
+ * make the series grow inside it, so rates compare real growth from the same first values.
+ */
+const ROUNDS = 4;
+/** Export interval of the sidecars and scrape interval of all three Prometheus instances. */
+const INTERVAL_MS = 250;
+
+let provider: FakeProvider;
+let collector: RunningCollector;
+let pushed: RunningPrometheus;
+let scrapedOpenMetrics: RunningPrometheus;
+let scrapedText: RunningPrometheus;
+const sidecars: SidecarProcess[] = [];
+let evaluateAt: number;
+/** The queries' rate interval and range, e.g. `21s`. */
+let window: string;
+/**
+ * rate() and increase() extrapolate to the window's ends from the first and last sample in it,
+ * and a scrape and an export sample at different moments: the two paths may differ by up to two
+ * sample intervals over the window (2 x 0.25 s of ~20 s, 2.5%). Everything else must match exactly.
+ */
+let rateTolerance: number;
+
+async function tokenTotals(prometheus: RunningPrometheus, at?: number): Promise<Map<string, number>> {
+  const results = await prometheus.query(`sum by (${LABEL.provider}, ${LABEL.tokenType}) (${PROM.tokenUsage.sum})`, at);
+  return new Map(results.map((r) => [`${r.metric[LABEL.provider]}/${r.metric[LABEL.tokenType]}`, Number(r.value[1])]));
+}
+
+beforeAll(async () => {
+  provider = await startFakeProvider();
+  pushed = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
+  collector = await startCollector({ config: WRITER_CONFIG, remoteWriteUrl: pushed.remoteWriteUrl });
+  const routes = [...new Set(Object.values(ROUTE_FOR_PROVIDER))];
+  for (const [index, workload] of ['checkout', 'search'].entries()) {
+    sidecars.push(
+      await startSidecarProcess({
+        routes,
+        providerUrl: provider.url,
+        otlpEndpoint: collector.otlpHttpUrl,
+        exportIntervalMs: INTERVAL_MS,
+        headerAttributes: ['x-tenant-id=tenant'],
+        resourceAttributes: { 'k8s.namespace.name': 'shop', 'k8s.workload.name': workload, 'k8s.pod.name': `${workload}-${index}`, 'k8s.cluster.name': 'test' },
+      }),
+    );
+  }
+  const targets = sidecars.map((sidecar) => new URL(sidecar.adminUrl).host);
+  // Scraping from before the first call (setScrapeJobs waits for a first scrape of every target).
+  scrapedOpenMetrics = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
+  await scrapedOpenMetrics.setScrapeJobs([{ job: 'genai-sidecar', targets }]);
+  scrapedText = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
+  await scrapedText.setScrapeJobs([{ job: 'genai-sidecar', targets, scrapeProtocols: ['PrometheusText0.0.4'] }]);
+
+  const pause = (intervals: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervals * INTERVAL_MS));
+  let windowStart = 0;
+  for (let round = 0; round < ROUNDS; round += 1) {
+    if (round === 2) {
+      // Every series exists on every path by now; the window starts here.
+      await pause(8);
+      windowStart = Date.now();
+      await pause(12);
+    }
+    // The same tenant rotation for a sidecar's two rounds: the later one only grows its series.
+    await replayCorpus(sidecars[round % sidecars.length]!.url, provider, round % sidecars.length);
+    await pause(8);
+  }
+  const want = expectedTokens(ROUNDS);
+  const deadline = Date.now() + 60_000;
+  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText]) {
+    for (;;) {
+      const have = await tokenTotals(prometheus);
+      if ([...want].every(([key, value]) => have.get(key) === value) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  // Several more samples on every path after the last call.
+  await new Promise((resolve) => setTimeout(resolve, 8 * INTERVAL_MS));
+  evaluateAt = Date.now() / 1000;
+  const windowSeconds = Math.floor(evaluateAt - windowStart / 1000);
+  window = `${windowSeconds}s`;
+  rateTolerance = (2.5 * INTERVAL_MS) / 1000 / windowSeconds;
+});
+
+afterAll(async () => {
+  console.log(
+    `[pullEndpoint] window ${window}: largest difference between the paths on a rate()/increase() query ${(largestRateDifference.value * 100).toFixed(2)}% (tolerance ${(rateTolerance * 100).toFixed(2)}%, ${nonZeroRates} non-zero values compared): ${largestRateDifference.expr.slice(0, 100)}`,
+  );
+  for (const sidecar of sidecars) await sidecar.stop();
+  await collector?.close();
+  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText]) await prometheus?.close();
+  await provider?.close();
+});
+
+test('token sums equal the corpus on the collector path and on both scrape formats', async () => {
+  const want = Object.fromEntries(expectedTokens(ROUNDS));
+  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText]) {
+    const have = await tokenTotals(prometheus, evaluateAt);
+    expect(Object.fromEntries(Object.keys(want).map((key) => [key, have.get(key)]))).toEqual(want);
+  }
+});
+
+test('Prometheus negotiated OpenMetrics with one and the text format with the other', async () => {
+  // scrape_samples_scraped is the same; what differs is what Prometheus asked for, visible in the sidecar's answer.
+  const [omPage, textPage] = await Promise.all(
+    ['application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2', 'text/plain;version=0.0.4;q=0.2,*/*;q=0.1'].map((accept) =>
+      fetch(`${sidecars[0]!.adminUrl}/metrics`, { headers: { accept } }),
+    ),
+  );
+  expect(omPage?.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+  expect((await omPage!.text()).endsWith('# EOF\n')).toBe(true);
+  expect(textPage?.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+  for (const prometheus of [scrapedOpenMetrics, scrapedText]) {
+    const up = await prometheus.query('up', evaluateAt);
+    expect(up.map((r) => r.value[1])).toEqual(['1', '1']);
+  }
+});
+
+/** A query's answer without the scrape/writer identity (job, instance differ by path), in a stable order. */
+function normalised(results: QueryResult[]): Array<{ labels: string; value: number }> {
+  return results
+    .map((result) => {
+      const { job: _job, instance: _instance, ...labels } = result.metric;
+      return { labels: JSON.stringify(Object.entries(labels).sort()), value: Number(result.value[1]) };
+    })
+    .sort((a, b) => a.labels.localeCompare(b.labels) || a.value - b.value);
+}
+
+function close(a: number, b: number, tolerance: number): boolean {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
+  return a === b || Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/** The largest relative difference seen on a rate()/increase() query, reported at the end. */
+let largestRateDifference = { value: 0, expr: '' };
+/** Values compared from rate()/increase() queries that were not zero (a comparison of zeros proves little). */
+let nonZeroRates = 0;
+
+/**
+ * Same label sets, and values equal (within the rate tolerance when the query extrapolates).
+ * topk/bottomk pick arbitrarily among equal values, so their whole inner ranking is compared.
+ */
+async function compare(query: string): Promise<string[]> {
+  const expr = /^(?:topk|bottomk)\(\s*\d+\s*,\s*([^]*)\)$/.exec(query)?.[1] ?? query;
+  const extrapolates = /\b(rate|irate|increase)\(/.test(expr);
+  const tolerance = extrapolates ? rateTolerance : 1e-9;
+  const reference = normalised(await pushed.query(expr, evaluateAt));
+  const problems: string[] = [];
+  for (const [name, prometheus] of [['openmetrics', scrapedOpenMetrics], ['text', scrapedText]] as const) {
+    const other = normalised(await prometheus.query(expr, evaluateAt));
+    if (JSON.stringify(other.map((r) => r.labels)) !== JSON.stringify(reference.map((r) => r.labels))) {
+      problems.push(`${name}: series differ: collector path ${JSON.stringify(reference.map((r) => r.labels))}, scrape ${JSON.stringify(other.map((r) => r.labels))}`);
+      continue;
+    }
+    reference.forEach((ref, index) => {
+      const value = other[index]?.value ?? NaN;
+      const difference = Math.abs(ref.value - value) / Math.max(Math.abs(ref.value), Math.abs(value), Number.MIN_VALUE);
+      if (extrapolates && difference > largestRateDifference.value) largestRateDifference = { value: difference, expr };
+      if (extrapolates && ref.value !== 0) nonZeroRates += 1;
+      if (!close(ref.value, value, tolerance)) problems.push(`${name}: ${ref.labels} is ${value}, collector path ${ref.value}`);
+    });
+  }
+  return problems;
+}
+
+/** Queries about the collector itself have no counterpart on a path without one. */
+const aboutCollector = (expr: string): boolean => expr.includes('otelcol_') || expr.includes(COLLECTOR_JOB);
+
+describe('every dashboard query about the sidecars answers the same on both paths', () => {
+  const queries = dashboardQueries().filter((query) => !aboutCollector(query.expr));
+  test('there are queries to compare, and most return data', async () => {
+    expect(queries.length).toBeGreaterThan(20);
+    const withData = await Promise.all(queries.map(async (query) => (await pushed.query(withVariables(query.expr, window), evaluateAt)).length > 0));
+    expect(withData.filter(Boolean).length).toBeGreaterThan(queries.length * 0.8);
+  });
+  test.each(queries.map((query) => [`${query.dashboard} / ${query.panel}`, query.expr] as const))('%s', async (_name, query) => {
+    const expr = withVariables(query, window);
+    expect({ expr, problems: await compare(expr) }).toEqual({ expr, problems: [] });
+  });
+});
+
+describe('every alert signal about the sidecars answers the same on both paths', () => {
+  const rules = alertRules().filter((rule) => !aboutCollector(rule.signal));
+  // Their windows (5m, 10m ...) would reach back to the series' creation; the test's window does not.
+  test.each(rules.map((rule) => [rule.alert, rule.signal] as const))('%s', async (_name, query) => {
+    const signal = query.replace(/\[\d+[smhdw]\]/g, `[${window}]`);
+    expect({ signal, problems: await compare(signal) }).toEqual({ signal, problems: [] });
+  });
+});
+
+test('the rate() and increase() comparisons above compared real rates, not zeros', () => {
+  expect(nonZeroRates).toBeGreaterThan(50);
+});
+
+/** Module files of the OTLP exporters a sidecar process had loaded when it exited. */
+async function otlpExporterModules(exporter: string): Promise<{ page: string; modules: string[] }> {
+  const sidecar = await startSidecarProcess({
+    routes: ['openai'],
+    providerUrl: provider.url,
+    otlpEndpoint: collector.otlpHttpUrl,
+    exportIntervalMs: 200,
+    resourceAttributes: {},
+    extraArgs: ['--metrics-exporter', exporter],
+    env: { NODE_OPTIONS: `--require ${path.join(__dirname, '../fixtures/reportLoadedModules.cjs')}`, GENAI_TEST_REPORT_MODULES: 'exporter-metrics-otlp' },
+  });
+  let page = '';
+  try {
+    provider.enqueue({ status: 200, headers: { 'content-type': 'application/json' }, chunks: ['{"model":"gpt-4o","usage":{"prompt_tokens":7,"completion_tokens":3}}'] });
+    await (await fetch(`${sidecar.url}/openai/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o","messages":[]}' })).text();
+    // Past the warm-up (1 s after ready), when a push sidecar has loaded its exporter.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const response = await fetch(`${sidecar.adminUrl}/metrics`);
+    page = `${response.status} ${await response.text()}`;
+  } finally {
+    await sidecar.stop();
+  }
+  const report = sidecar.cli
+    .stderr()
+    .split('\n')
+    .filter((line) => line.includes('"loaded modules"'))
+    .map((line) => JSON.parse(line) as { modules: string[] })[0];
+  if (report === undefined) throw new Error(`no module report: ${sidecar.cli.stderr().slice(-2000)}`);
+  return { page, modules: report.modules };
+}
+
+test('pull only: /metrics serves the call and the OTLP exporter is never loaded (push only: it is, and there is no /metrics)', async () => {
+  const pullOnly = await otlpExporterModules('prometheus');
+  expect(pullOnly.page).toMatch(new RegExp(`^200 [^]*^${PROM.tokenUsage.sum}\\{[^}]*gen_ai_token_type="input"[^}]*\\} 7$`, 'm'));
+  expect(pullOnly.modules).toEqual([]);
+  const pushOnly = await otlpExporterModules('otlp');
+  expect(pushOnly.page).toMatch(/^404 /);
+  expect(pushOnly.modules.length).toBeGreaterThan(0);
+});
