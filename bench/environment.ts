@@ -48,7 +48,7 @@ export interface BenchEnvironment {
   bare?: RunningBareForwarder;
   urls: Partial<Record<PathName, PathUrls>>;
   /** Starts one more sidecar like the first (e.g. to time startup); the caller stops it. */
-  startAnotherSidecar(label: string, nodeFlags?: readonly string[]): Promise<RunningSidecar>;
+  startAnotherSidecar(label: string, nodeFlags?: readonly string[], extraArgs?: readonly string[]): Promise<RunningSidecar>;
   /** Stops everything started, whatever state it is in; bounded. */
   close(): Promise<void>;
 }
@@ -110,7 +110,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
         ...(proxy ? { nginx: proxiedUrls(proxy.url) } : {}),
         ...(bare ? { bare: proxiedUrls(bare.url) } : {}),
       },
-      startAnotherSidecar: (label, nodeFlags) => startSidecarProcess({ ...sidecarOptions, label, nodeFlags }),
+      startAnotherSidecar: (label, nodeFlags, extraArgs) => startSidecarProcess({ ...sidecarOptions, label, nodeFlags, extraArgs }),
       close,
     };
   } catch (error) {

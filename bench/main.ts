@@ -27,6 +27,7 @@ import { formatNumber } from './lib/table';
 import { totalErrors } from './lib/wrk';
 import { writeResults } from './output';
 import { profileSidecar } from './profile';
+import { measureScrape } from './scrape';
 
 const EXPORT_INTERVAL_MS = 1_000;
 const IDLE_SETTLE_MS = 2_000;
@@ -444,6 +445,10 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
 
   await measureBigEvents(env, options, results, paths);
   await measureLargeAnswers(env, results);
+  results.scrape = await measureScrape(env, log).catch((error: unknown) => {
+    results.problems.push(`the /metrics scrape measurement failed: ${String(error)}`);
+    return undefined;
+  });
   results.exports = env.sink.exports();
   if (results.exports.requests === 0) results.problems.push('the sidecar exported no metrics to the OTLP sink');
   return results;

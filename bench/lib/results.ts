@@ -48,6 +48,22 @@ export interface StreamCpu {
   events: number;
 }
 
+/** `/metrics` of a sidecar with 1,000 label sets, scraped back to back (../scrape.ts). */
+export interface ScrapeFigures {
+  labelSets: number;
+  samples: number;
+  pageKiB: number;
+  /** The sidecar's CPU per scrape, its idle CPU subtracted. */
+  cpuMsPerScrape?: number;
+  wallMsP50?: number;
+  /** One connection's latency through the sidecar, without and with scrapes alongside. */
+  loopP99Ms?: number;
+  loopP99WhileScrapedMs?: number;
+  loopMaxMs?: number;
+  loopMaxWhileScrapedMs?: number;
+  scrapesDuringLoop: number;
+}
+
 export interface BenchResults {
   meta: Record<string, string | number | boolean>;
   json: JsonRun[];
@@ -73,6 +89,7 @@ export interface BenchResults {
     largeAnswers: LargeAnswer[];
   };
   exports: { requests: number; bytes: number };
+  scrape?: ScrapeFigures;
   problems: string[];
 }
 
@@ -88,6 +105,7 @@ export const TARGETS = {
   idleRssMb: 70,
   peakRssMb: 110,
   startupMs: 300,
+  scrapeCpuMs: 5,
 } as const;
 
 const KB_PER_MB = 1024;
@@ -244,6 +262,20 @@ function resourceRows(results: BenchResults): Row[] {
   return rows;
 }
 
+function scrapeRows(results: BenchResults): Row[] {
+  const scrape = results.scrape;
+  if (scrape === undefined) return [];
+  const section = `/metrics with ${scrape.labelSets} label sets (${scrape.samples} samples, ${Math.round(scrape.pageKiB)} KiB), scraped back to back`;
+  return [
+    valueRow(section, 'sidecar CPU per scrape', 'ms', { sidecar: scrape.cpuMsPerScrape }, { op: '<=', value: TARGETS.scrapeCpuMs }),
+    valueRow(section, 'scrape wall time p50', 'ms', { sidecar: scrape.wallMsP50 }),
+    valueRow(section, '1-connection latency p99, no scrapes', 'ms', { sidecar: scrape.loopP99Ms }),
+    valueRow(section, `1-connection latency p99, ${scrape.scrapesDuringLoop} scrapes alongside`, 'ms', { sidecar: scrape.loopP99WhileScrapedMs }),
+    valueRow(section, '1-connection latency max, no scrapes', 'ms', { sidecar: scrape.loopMaxMs }),
+    valueRow(section, '1-connection latency max, scrapes alongside', 'ms', { sidecar: scrape.loopMaxWhileScrapedMs }),
+  ];
+}
+
 export function buildRows(results: BenchResults): Row[] {
-  return [...jsonRows(results, 1, false, true), ...timedLoopRows(results), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...longPromptRows(results), ...bigEventRows(results), ...resourceRows(results)];
+  return [...jsonRows(results, 1, false, true), ...timedLoopRows(results), ...jsonRows(results, 16, true, true), ...jsonRows(results, 64, true, false), ...loneRows(results), ...streamRows(results), ...longPromptRows(results), ...bigEventRows(results), ...resourceRows(results), ...scrapeRows(results)];
 }

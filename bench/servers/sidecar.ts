@@ -16,6 +16,8 @@ export interface SidecarOptions {
   nodeFlags?: readonly string[];
   /** Distinguishes log files when several are started. */
   label?: string;
+  /** More `run` flags. */
+  extraArgs?: readonly string[];
 }
 
 export interface RunningSidecar {
@@ -46,6 +48,7 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Runn
     String(options.exportIntervalMs),
     '--log-level',
     'warn',
+    ...(options.extraArgs ?? []),
   ];
   const name = `sidecar${options.label ? `-${options.label}` : ''}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;

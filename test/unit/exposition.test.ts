@@ -14,7 +14,7 @@ const FAMILIES: Family[] = [
   { kind: 'gauge', name: 'empty_family', help: 'No series: not written at all.', series: [] },
 ];
 
-const text = (format: 'text' | 'openmetrics'): string => [...expose(FAMILIES, format)].join('');
+const text = (format: 'text' | 'openmetrics'): string => Buffer.concat([...expose(FAMILIES, format)]).toString('utf8');
 
 describe('the text format 0.0.4', () => {
   const page = text('text');
@@ -59,10 +59,27 @@ describe('OpenMetrics 1.0.0', () => {
 });
 
 test('a large family comes out in several slices, and together they are the whole page', () => {
-  const series = Array.from({ length: 1000 }, (_, index) => ({ labels: `n="${index}"`, value: index }));
+  const series = Array.from({ length: 5000 }, (_, index) => ({ labels: `n="${index}",pad="${'x'.repeat(20)}"`, value: index }));
   const slices = [...expose([{ kind: 'gauge', name: 'g', help: 'h', series }], 'text')];
   expect(slices.length).toBeGreaterThan(2);
-  expect(slices.join('').split('\n').filter((line) => line.startsWith('g{'))).toHaveLength(1000);
+  for (const slice of slices) expect(slice.length).toBeLessThanOrEqual(64 * 1024);
+  const lines = Buffer.concat(slices).toString('utf8').split('\n').filter((line) => line.startsWith('g{'));
+  expect(lines).toHaveLength(5000);
+  expect(lines[4999]).toBe(`g{n="4999",pad="${'x'.repeat(20)}"} 4999`);
+});
+
+test('label values in UTF-8 and series without labels come out whole', () => {
+  const page = Buffer.concat([
+    ...expose(
+      [
+        { kind: 'gauge', name: 'g', help: 'h', series: [{ labels: 'tenant="Zürich ☃"', value: 1 }, { labels: '', value: 2 }] },
+        { kind: 'histogram', name: 'h', help: 'h', series: [{ labels: '', bounds: [1], counts: [1, 1], sum: 3, count: 2 }] },
+      ],
+      'text',
+    ),
+  ]).toString('utf8');
+  expect(page).toContain('g{tenant="Zürich ☃"} 1\ng 2\n');
+  expect(page).toContain('h_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n');
 });
 
 test('label values escape backslash, quote and line feed', () => {
