@@ -53,6 +53,13 @@ export const INJECTION_FLAGS: readonly CommandFlag[] = [
     repeatable: true,
   },
   {
+    flags: '--metrics <mode>',
+    key: 'metrics',
+    description: 'push: OTLP to the collector; pull: /metrics on the admin port, with prometheus.io/scrape annotations for Prometheus to find it; both (a Prometheus that gets both counts every call twice)',
+    env: ['GENAI_SIDECAR_INJECT_METRICS'],
+    defaultText: 'push',
+  },
+  {
     flags: '--legacy-sidecar',
     key: 'legacySidecar',
     description: 'Add the sidecar as a regular container, for clusters before Kubernetes 1.29 (Jobs then never complete), instead of a native sidecar init container',
@@ -143,6 +150,7 @@ export function resolveInjectOptions(raw: RawFlags, env: Env, version: string): 
   const collectorEndpoint = lookup('collectorEndpoint', raw, env);
   const upstreams = lookup('upstream', raw, env);
   const headerAttributes = lookup('headerAttribute', raw, env);
+  const metrics = lookup('metrics', raw, env);
   const options: InjectOptions = {
     ...defaults,
     image: single(image) ?? defaults.image,
@@ -150,12 +158,14 @@ export function resolveInjectOptions(raw: RawFlags, env: Env, version: string): 
     upstreams: list(upstreams),
     headerAttributes: list(headerAttributes),
     legacySidecar: boolean(lookup('legacySidecar', raw, env)),
+    metrics: (single(metrics) ?? defaults.metrics) as InjectOptions['metrics'],
   };
   checkInjectOptions(options, {
     image: image.origin,
     collectorEndpoint: collectorEndpoint.origin,
     upstreams: upstreams.origin,
     headerAttributes: headerAttributes.origin,
+    metrics: metrics.origin,
   });
   return options;
 }

@@ -19,9 +19,19 @@ export const ANNOTATIONS = {
   memoryLimit: `${ANNOTATION_PREFIX}memory-limit`,
   /** Sidecar image for this pod, replacing `--image`. */
   image: `${ANNOTATION_PREFIX}image`,
+  /** `push`, `pull` or `both` for this pod, replacing `--metrics`. */
+  metrics: `${ANNOTATION_PREFIX}metrics`,
 } as const;
 
 const KNOWN = new Set<string>(Object.values(ANNOTATIONS));
+
+/**
+ * What `--metrics pull` (or `both`) puts on the pod template so a Prometheus finds /metrics: the
+ * annotations of the common annotation-based scrape config, and the label the shipped scrape job
+ * selects on (prometheus/kubernetes/sidecars.yml, loaded by k8s/prometheus).
+ */
+export const SCRAPE_ANNOTATIONS = { scrape: 'prometheus.io/scrape', port: 'prometheus.io/port', path: 'prometheus.io/path' } as const;
+export const SCRAPE_LABEL = `${ANNOTATION_PREFIX}scrape`;
 
 /** Keys under our prefix that we do not know: almost always a typo the user wants to hear about. */
 export function unknownAnnotations(annotations: Readonly<Record<string, string>>): string[] {

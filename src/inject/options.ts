@@ -22,6 +22,14 @@ export interface SidecarResources {
 
 export const DEFAULT_RESOURCES: Readonly<SidecarResources> = { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '128Mi' };
 
+/**
+ * How the injected sidecar's metrics leave the pod: pushed to the collector (OTLP), scraped by
+ * Prometheus from /metrics on the admin port, or both (while moving from one to the other; a
+ * Prometheus that gets both would count every call twice).
+ */
+export const METRICS_MODES = ['push', 'pull', 'both'] as const;
+export type MetricsMode = (typeof METRICS_MODES)[number];
+
 export interface InjectOptions {
   image: string;
   /** OTLP/HTTP base URL of the in-cluster collector (the sidecar appends /v1/metrics). */
@@ -32,6 +40,7 @@ export interface InjectOptions {
   headerAttributes: readonly string[];
   /** Put the sidecar in `containers` (clusters before 1.29) instead of a native sidecar init container. */
   legacySidecar: boolean;
+  metrics: MetricsMode;
   resources: SidecarResources;
   /** Version written into the status annotation. */
   version: string;
@@ -48,6 +57,7 @@ export function defaultInjectOptions(version: string): InjectOptions {
     upstreams: [],
     headerAttributes: [],
     legacySidecar: false,
+    metrics: 'push',
     resources: { ...DEFAULT_RESOURCES },
     version,
   };
@@ -64,6 +74,7 @@ export interface OptionOrigins {
   collectorEndpoint: string;
   upstreams: string;
   headerAttributes: string;
+  metrics: string;
 }
 
 /** Check options that came from flags; throws InjectError naming the flag. */
@@ -72,6 +83,12 @@ export function checkInjectOptions(options: InjectOptions, origins: OptionOrigin
   checkCollectorEndpoint(options.collectorEndpoint, origins.collectorEndpoint);
   parseRoutes(options.upstreams, origins.upstreams);
   checkHeaderAttributes(options.headerAttributes, origins.headerAttributes);
+  checkMetricsMode(options.metrics, origins.metrics);
+}
+
+export function checkMetricsMode(value: string, origin: string): MetricsMode {
+  if (!(METRICS_MODES as readonly string[]).includes(value)) throw new InjectError(`${origin}: "${value}" must be one of ${METRICS_MODES.join(', ')}`);
+  return value as MetricsMode;
 }
 
 /** Apply a pod's override annotations to the options; throws InjectError naming the annotation. */
@@ -88,9 +105,11 @@ export function podSettings(annotations: Readonly<Record<string, string>>, optio
     memoryLimit: annotations[ANNOTATIONS.memoryLimit]?.trim() ?? options.resources.memoryLimit,
   };
   checkResources(resources);
+  const metrics = annotations[ANNOTATIONS.metrics] === undefined ? options.metrics : checkMetricsMode(annotations[ANNOTATIONS.metrics].trim(), `annotation ${ANNOTATIONS.metrics}`);
   return {
     ...options,
     image,
+    metrics,
     upstreams,
     headerAttributes,
     resources,

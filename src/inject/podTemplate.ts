@@ -2,7 +2,7 @@
  * The one injection function. `inject` (YAML) and `webhook` (JSONPatch) both call it and only
  * translate its result, so the two can never disagree. Pure: the input is never modified.
  */
-import { ANNOTATION_PREFIX, ANNOTATIONS, statusValue, unknownAnnotations } from './annotations';
+import { ANNOTATION_PREFIX, ANNOTATIONS, SCRAPE_ANNOTATIONS, SCRAPE_LABEL, statusValue, unknownAnnotations } from './annotations';
 import { InjectError } from './errors';
 import { isObject, type JsonObject } from './json';
 import { podSettings, type InjectOptions } from './options';
@@ -63,7 +63,24 @@ export function injectPodTemplate(template: PodTemplate, workload: Workload, opt
 
   const metadata = (next.metadata ??= {});
   metadata.annotations = { ...objectAt(metadata, 'annotations', 'metadata.annotations'), [ANNOTATIONS.status]: statusValue(options.version) };
+  if (settings.metrics !== 'push') warnings.push(...markForScraping(metadata));
   return { changed: true, template: next, warnings };
+}
+
+/**
+ * The scrape annotations and label. A pod whose own metrics already use the prometheus.io
+ * annotations keeps them (one port per pod): its sidecar is then found by the label, which the
+ * shipped scrape job (prometheus/kubernetes/sidecars.yml) selects on anyway.
+ */
+function markForScraping(metadata: JsonObject): string[] {
+  const annotations = objectAt(metadata, 'annotations', 'metadata.annotations');
+  metadata.labels = { ...objectAt(metadata, 'labels', 'metadata.labels'), [SCRAPE_LABEL]: 'true' };
+  const own = annotations[SCRAPE_ANNOTATIONS.port] ?? annotations[SCRAPE_ANNOTATIONS.path];
+  if (own !== undefined && (annotations[SCRAPE_ANNOTATIONS.port] !== String(ADMIN_PORT) || (annotations[SCRAPE_ANNOTATIONS.path] ?? '/metrics') !== '/metrics')) {
+    return [`the pod's prometheus.io annotations point at its own metrics; kept, so annotation-based discovery does not find the sidecar's /metrics (the genai-sidecar job of k8s/prometheus finds it by the ${SCRAPE_LABEL} label)`];
+  }
+  metadata.annotations = { ...annotations, [SCRAPE_ANNOTATIONS.scrape]: 'true', [SCRAPE_ANNOTATIONS.port]: String(ADMIN_PORT), [SCRAPE_ANNOTATIONS.path]: '/metrics' };
+  return [];
 }
 
 /**

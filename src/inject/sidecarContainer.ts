@@ -76,7 +76,11 @@ export const SIDECAR_ENV = {
   otlpEndpoint: runEnv('otlpEndpoint', 'OTEL_EXPORTER_OTLP_ENDPOINT'),
   serviceName: runEnv('serviceName'),
   resourceAttributes: runEnv('resourceAttribute'),
+  metricsExporter: runEnv('metricsExporter'),
 } as const;
+
+/** OTEL_METRICS_EXPORTER for each inject --metrics mode. */
+const EXPORTERS: Readonly<Record<PodSettings['metrics'], string>> = { push: 'otlp', pull: 'prometheus', both: 'otlp,prometheus' };
 
 /** Downward-API variables, referenced as $(NAME) in OTEL_RESOURCE_ATTRIBUTES (so they come first). */
 const DOWNWARD_API: ReadonlyArray<[string, string]> = [
@@ -104,7 +108,8 @@ export function buildSidecarContainer(settings: PodSettings, workload: Workload)
   env.push({ name: SIDECAR_ENV.adminListen, value: `0.0.0.0:${ADMIN_PORT}` });
   if (settings.upstreams.length > 0) env.push({ name: SIDECAR_ENV.upstreams, value: settings.upstreams.join(',') });
   if (settings.headerAttributes.length > 0) env.push({ name: SIDECAR_ENV.headerAttributes, value: settings.headerAttributes.join(',') });
-  env.push({ name: SIDECAR_ENV.otlpEndpoint, value: settings.collectorEndpoint });
+  env.push({ name: SIDECAR_ENV.metricsExporter, value: EXPORTERS[settings.metrics] });
+  if (settings.metrics !== 'pull') env.push({ name: SIDECAR_ENV.otlpEndpoint, value: settings.collectorEndpoint });
   env.push({ name: SIDECAR_ENV.serviceName, value: SIDECAR_NAME });
   env.push({ name: SIDECAR_ENV.resourceAttributes, value: resourceAttributes(workload) });
 

@@ -61,6 +61,8 @@ export function k8sConfigBases(root: string, pending: PendingFiles = {}): K8sCon
       sourceRoot: 'prometheus',
       configMaps: [
         { name: 'prometheus-config', sourceDir: 'prometheus', files: ['prometheus/prometheus.yml'] },
+        // Mounted at /etc/prometheus/scrape.d: the pull-mode sidecars' scrape job.
+        { name: 'prometheus-scrape', sourceDir: 'prometheus/kubernetes', files: ['prometheus/kubernetes/sidecars.yml'] },
         tree.configMap('prometheus-rules', 'prometheus/rules', /\.ya?ml$/),
       ],
     },

@@ -6,7 +6,8 @@
  * scripts/build-prometheus.sh (`make test` runs it); without it these tests fail rather than skip.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ALERT_RULES_FILE, alertRules, renderAlertRuleFiles } from '../../src/observability/alerts/rules';
@@ -199,5 +200,21 @@ describe(`promtool ${PROMETHEUS_VERSION} in ${path.relative(ROOT, PROMETHEUS_BIN
   ])('promtool %s', (_name, args, expected) => {
     const result = run(args);
     expect(result).toEqual({ status: 0, output: expect.stringContaining(expected) });
+  });
+
+  test("promtool check config with the pull-mode sidecars' job where k8s/prometheus mounts it (scrape.d/)", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'genai-sidecar-promcfg-'));
+    try {
+      cpSync(path.dirname(PROMETHEUS_CONFIG), dir, { recursive: true });
+      mkdirSync(path.join(dir, 'scrape.d'));
+      cpSync(path.join(ROOT, 'prometheus/kubernetes/sidecars.yml'), path.join(dir, 'scrape.d/sidecars.yml'));
+      const result = run(['check', 'config', path.join(dir, path.basename(PROMETHEUS_CONFIG))]);
+      expect(result).toEqual({ status: 0, output: expect.stringContaining('is valid prometheus config file syntax') });
+      // A job promtool did not load would pass unnoticed: break it and the check must fail.
+      writeFileSync(path.join(dir, 'scrape.d/sidecars.yml'), 'scrape_configs:\n  - job_name: genai-sidecar\n    kubernetes_sd_configs:\n      - role: pods\n');
+      expect(run(['check', 'config', path.join(dir, path.basename(PROMETHEUS_CONFIG))]).status).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -43,6 +43,7 @@ describe('help', () => {
       ['--collector-endpoint <url>', ['GENAI_SIDECAR_INJECT_COLLECTOR_ENDPOINT']],
       ['--upstream <route[:provider]=url>', ['GENAI_SIDECAR_INJECT_UPSTREAMS']],
       ['--header-attribute <header=attribute>', ['GENAI_SIDECAR_INJECT_HEADER_ATTRIBUTES']],
+      ['--metrics <mode>', ['GENAI_SIDECAR_INJECT_METRICS']],
       ['--legacy-sidecar', ['GENAI_SIDECAR_INJECT_LEGACY_SIDECAR']],
     ]);
     expect(WEBHOOK_FLAGS.map((flag) => [flag.flags, flag.env])).toEqual([
@@ -133,6 +134,7 @@ describe('webhook', () => {
           upstreams: [],
           headerAttributes: [],
           legacySidecar: false,
+          metrics: 'push',
           resources: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
           version: TEST_VERSION,
         },

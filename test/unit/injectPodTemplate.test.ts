@@ -160,6 +160,7 @@ describe('the sidecar container', () => {
       otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
       serviceName: 'OTEL_SERVICE_NAME',
       resourceAttributes: 'OTEL_RESOURCE_ATTRIBUTES',
+      metricsExporter: 'OTEL_METRICS_EXPORTER',
     });
   });
 
@@ -278,6 +279,7 @@ describe('annotations', () => {
     ['genai-sidecar.io/cpu-request', 'lots', 'annotation genai-sidecar.io/cpu-request: "lots" is not a Kubernetes quantity'],
     ['genai-sidecar.io/memory-request', '256Mi', 'annotation genai-sidecar.io/memory-request: "256Mi" is above the limit "128Mi" (set genai-sidecar.io/memory-limit too)'],
     ['genai-sidecar.io/image', 'two words', 'annotation genai-sidecar.io/image: "two words" is not an image reference'],
+    ['genai-sidecar.io/metrics', 'scrape', 'annotation genai-sidecar.io/metrics: "scrape" must be one of push, pull, both'],
   ])('%s: %p is an InjectError', (key, value, message) => {
     const run = () => inject(template({ annotations: { [key]: value } }));
     expect(run).toThrow(InjectError);

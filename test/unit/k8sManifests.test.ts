@@ -25,6 +25,8 @@ import { k8sConfigBases } from '../../src/observability/k8sFiles';
 import { injectManifests } from '../../src/inject/manifests';
 import { DEFAULT_COLLECTOR_ENDPOINT, DEFAULT_IMAGE_REPOSITORY, defaultInjectOptions } from '../../src/inject/options';
 import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
+import { SCRAPE_LABEL } from '../../src/inject/annotations';
+import { ADMIN_PORT_NAME } from '../../src/inject/sidecarContainer';
 import { loadKubernetesSchemas, validateKubernetesObject } from '../helpers/k8sSchema';
 import { renderKustomization, type KubernetesObject } from '../helpers/kubectl';
 
@@ -92,6 +94,9 @@ describe('rules hold for the rendered manifests', () => {
   test('Prometheus receives remote writes, loads the rules and keeps data on a volume', () => expect(prometheusProblems(stack())).toEqual([]));
   test('Grafana mounts what its provisioning files name and queries the in-cluster Prometheus', () => expect(grafanaProblems(stack())).toEqual([]));
   test('the injector runs highly available, without RBAC, as `genai-sidecar webhook`', () => expect(injectorProblems(stack())).toEqual([]));
+  test('Prometheus may get, list and watch pods and nothing else', () => expect(prometheusRbacProblems(stack())).toEqual([]));
+  test("Prometheus loads the pull-mode sidecars' job, which keeps only labelled pods' admin port and adds no label but instance", () =>
+    expect(pullScrapeProblems(stack())).toEqual([]));
   test('every ConfigMap fits client-side `kubectl apply`', () => expect(sizeProblems(stack())).toEqual([]));
   test('the image is ghcr.io/genai-sidecar/genai-sidecar at the package version, as the injector defaults to', () => {
     expect(imageProblems(stack())).toEqual([]);
@@ -160,6 +165,13 @@ const CATCHES: [string, (objects: Objects) => string[], Mutation, string][] = [
   ['no anti-affinity', injectorProblems, (o) => delete podSpec(workload(o, 'genai-sidecar-injector')).affinity, 'anti-affinity'],
   ['webhook flags', injectorProblems, (o) => (container(o, 'webhook').args = ['webhook']), 'args'],
   ['a RoleBinding', injectorProblems, (o) => o.push(roleBinding()), 'RBAC'],
+  ['Prometheus may read secrets', prometheusRbacProblems, (o) => roleOf(o, 'genai-sidecar-prometheus').rules![0]!.resources!.push('secrets'), 'pods only'],
+  ['Prometheus may delete pods', prometheusRbacProblems, (o) => roleOf(o, 'genai-sidecar-prometheus').rules![0]!.verbs!.push('delete'), 'pods only'],
+  ['Prometheus as the default ServiceAccount', prometheusRbacProblems, (o) => delete podSpec(workload(o, 'prometheus')).serviceAccountName, 'default ServiceAccount'],
+  ['scrape files not mounted', pullScrapeProblems, (o) => (mount(o, 'prometheus', 'scrape').mountPath = '/etc/prometheus/jobs'), 'scrape_config_files'],
+  ['sidecars found by another label', pullScrapeProblems, (o) => editConfigMapFile<PullScrapeFile>(o, 'sidecars.yml', (f) => (f.scrape_configs[0]!.kubernetes_sd_configs![0]!.selectors![0]!.label = 'app=chat')), SCRAPE_LABEL],
+  ['every port of the pod scraped', pullScrapeProblems, (o) => editConfigMapFile<PullScrapeFile>(o, 'sidecars.yml', (f) => (f.scrape_configs[0]!.relabel_configs = f.scrape_configs[0]!.relabel_configs!.filter((r) => r.action !== 'keep'))), ADMIN_PORT_NAME],
+  ['a namespace label added', pullScrapeProblems, (o) => editConfigMapFile<PullScrapeFile>(o, 'sidecars.yml', (f) => f.scrape_configs[0]!.relabel_configs!.push({ source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' })), 'namespace'],
   ['a huge ConfigMap', sizeProblems, (o) => (ofKind<IConfigMap>(o, 'ConfigMap')[0]!.data = { big: 'x'.repeat(LAST_APPLIED_LIMIT) }), 'server-side'],
   ['another image', imageProblems, (o) => (container(o, 'webhook').image = `${DEFAULT_IMAGE_REPOSITORY}:9.9.9`), PACKAGE_VERSION],
 ];
@@ -179,7 +191,9 @@ function hardeningProblems(objects: Objects): string[] {
     const pod = podSpec(w);
     const where = id(w);
     const problems: string[] = [];
-    if (pod.automountServiceAccountToken !== false) problems.push(`${where}: automountServiceAccountToken must be false (nothing here calls the API)`);
+    // Prometheus alone reads the API (pods, to find pull-mode sidecars); prometheusRbacProblems checks how little it may.
+    const readsApi = w.metadata?.name === 'prometheus';
+    if (!readsApi && pod.automountServiceAccountToken !== false) problems.push(`${where}: automountServiceAccountToken must be false (nothing here calls the API)`);
     if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push(`${where}: shares a host namespace`);
     for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
       const at = `${where} container ${c.name}`;
@@ -418,6 +432,70 @@ function injectorProblems(objects: Objects): string[] {
   if (!objects.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === account)) problems.push(`injector: ServiceAccount ${account} is not in the manifests`);
   const bindings = objects.filter((o) => /RoleBinding$/.test(o.kind) && JSON.stringify(o).includes(`"${account}"`));
   if (bindings.length > 0) problems.push(`injector: needs no RBAC, but ${bindings.map(id).join(', ')} grant its ServiceAccount permissions`);
+  return problems;
+}
+
+interface PullScrapeFile {
+  scrape_configs: Array<{
+    job_name: string;
+    kubernetes_sd_configs?: Array<{ role: string; selectors?: Array<{ role: string; label?: string }> }>;
+    relabel_configs?: Array<{ source_labels?: string[]; regex?: string; action?: string; target_label?: string }>;
+  }>;
+}
+
+/**
+ * prometheus.yml's scrape_config_files reach the mounted sidecars.yml; its job selects the pods
+ * inject labels in pull mode, keeps only their admin port, and sets no label besides `instance`
+ * (anything more would make its series differ from the collector path's).
+ */
+function pullScrapeProblems(objects: Objects): string[] {
+  const pod = podSpec(workload(objects, 'prometheus'));
+  const c = container(objects, 'prometheus');
+  const configFile = flag(c.args ?? [], '--config.file') ?? '';
+  const config = parse(configMapFile(objects, pod, c, configFile) ?? '{}') as { scrape_config_files?: string[] };
+  const globs = config.scrape_config_files ?? [];
+  const file = globs.map((glob) => path.posix.join(path.posix.resolve(path.posix.dirname(configFile), path.posix.dirname(glob)), 'sidecars.yml')).find((candidate) => configMapFile(objects, pod, c, candidate) !== undefined);
+  if (file === undefined) return [`prometheus: no scrape_config_files entry (${globs.join(', ')}) reaches a mounted sidecars.yml`];
+  const jobs = (parse(configMapFile(objects, pod, c, file) ?? '') as PullScrapeFile).scrape_configs;
+  const job = jobs.find((candidate) => candidate.job_name === 'genai-sidecar');
+  if (job === undefined) return [`${file}: no genai-sidecar job`];
+  const problems: string[] = [];
+  const selectors = (job.kubernetes_sd_configs ?? []).flatMap((sd) => sd.selectors ?? []);
+  if (!selectors.some((selector) => selector.role === 'pod' && selector.label === `${SCRAPE_LABEL}=true`)) problems.push(`${file}: pods are not selected by ${SCRAPE_LABEL}=true`);
+  const relabels = job.relabel_configs ?? [];
+  if (!relabels.some((r) => r.action === 'keep' && r.regex === ADMIN_PORT_NAME && r.source_labels?.[0] === '__meta_kubernetes_pod_container_port_name')) problems.push(`${file}: only the ${ADMIN_PORT_NAME} port may be kept`);
+  for (const r of relabels) {
+    if (r.target_label !== undefined && !r.target_label.startsWith('__') && r.target_label !== 'instance') problems.push(`${file}: sets label ${r.target_label}, which the collector path's series do not have`);
+  }
+  return problems;
+}
+
+function roleOf(objects: Objects, name: string): { rules?: Array<{ resources?: string[]; verbs?: string[] }> } {
+  const role = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === name);
+  if (role === undefined) throw new Error(`no ClusterRole ${name}`);
+  return role as { rules?: Array<{ resources?: string[]; verbs?: string[] }> };
+}
+
+/** Prometheus's ServiceAccount may get, list and watch pods, and nothing else, through one ClusterRole. */
+function prometheusRbacProblems(objects: Objects): string[] {
+  const prometheus = workloads(objects).find((w) => w.metadata?.name === 'prometheus');
+  if (prometheus === undefined) return ['no prometheus workload'];
+  const account = podSpec(prometheus).serviceAccountName;
+  if (account === undefined) return ['prometheus: runs as the default ServiceAccount; it needs its own to read pods'];
+  const problems: string[] = [];
+  if (!objects.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === account)) problems.push(`prometheus: ServiceAccount ${account} is not in the manifests`);
+  const bindings = objects.filter((o) => /RoleBinding$/.test(o.kind) && JSON.stringify((o as { subjects?: unknown }).subjects ?? []).includes(`"${account}"`));
+  if (bindings.length !== 1) problems.push(`prometheus: ${bindings.length} bindings grant ServiceAccount ${account} permissions, want 1`);
+  for (const binding of bindings) {
+    const roleName = (binding as { roleRef?: { name?: string } }).roleRef?.name;
+    const role = objects.find((o) => /Role$/.test(o.kind) && o.metadata.name === roleName) as { rules?: Array<{ apiGroups?: string[]; resources?: string[]; verbs?: string[] }> } | undefined;
+    if (role === undefined) problems.push(`prometheus: ${id(binding)} refers to a role not in the manifests`);
+    for (const rule of role?.rules ?? []) {
+      if (JSON.stringify(rule.apiGroups) !== '[""]' || JSON.stringify(rule.resources) !== '["pods"]' || rule.verbs?.some((verb) => !['get', 'list', 'watch'].includes(verb))) {
+        problems.push(`prometheus: its role allows ${JSON.stringify(rule)}; it needs get/list/watch on pods only`);
+      }
+    }
+  }
   return problems;
 }
 
