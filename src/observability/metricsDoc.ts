@@ -40,6 +40,8 @@ export function renderMetricsDoc(): Record<string, string> {
     '`prometheusremotewrite` exporter writes for it (default `UnderscoreEscapingWithSuffixes` translation).',
     'Resource attributes become `job` (`service.name`) and `instance` (`service.instance.id`); the collector',
     'config promotes `k8s.namespace.name`, `k8s.workload.name` and `k8s.cluster.name` to labels.',
+    'The sidecar\'s own `/metrics` (admin port, `--metrics-exporter prometheus`) serves the same series with the',
+    'same labels (`job` and `instance` are then the scrape\'s), and `target_info` with the other resource attributes.',
     'Attribute keys are shown with their Prometheus label names in parentheses; `error.type` appears on failures only.',
     '',
     '| OTLP metric | type | unit | Prometheus series | attributes (labels) | meaning |',
