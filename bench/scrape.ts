@@ -33,23 +33,72 @@ function post(url: string, agent: http.Agent, body: string, tenant: string): Pro
   });
 }
 
-function scrape(url: string, agent: http.Agent): Promise<{ ms: number; bytes: number; text: string }> {
+/** What Prometheus 3.5 sends: protobuf first with native histograms on (as k8s/ and compose run it), else OpenMetrics first. */
+export const SCRAPE_ACCEPT = {
+  protobuf: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1',
+  openmetrics: 'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.2,*/*;q=0.1',
+} as const;
+
+function scrape(url: string, agent: http.Agent, accept: string): Promise<{ ms: number; body: Buffer; type: string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     http
-      .get(url, { agent, headers: { accept: 'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2' }, timeout: 10_000 }, (response) => {
+      .get(url, { agent, headers: { accept }, timeout: 10_000 }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ ms: performance.now() - started, bytes: Buffer.byteLength(text), text });
-        });
+        response.on('end', () => resolve({ ms: performance.now() - started, body: Buffer.concat(chunks), type: String(response.headers['content-type']) }));
       })
       .on('error', reject);
   });
 }
 
 const ticksToMs = (ticks: number): number => (ticks / clockTicksPerSecond()) * 1000;
+
+/** Back-to-back scrapes in one format: the sidecar's CPU per scrape, and a caller's latency meanwhile. */
+async function measureFormat(
+  pid: number,
+  metricsUrl: string,
+  agent: http.Agent,
+  format: string,
+  accept: string,
+  loop: () => Promise<{ latenciesMs: number[] }>,
+): Promise<ScrapeFigures['formats'][number]> {
+  let page: { ms: number; body: Buffer; type: string } = { ms: 0, body: Buffer.alloc(0), type: '' };
+  for (let index = 0; index < WARM_UP_SCRAPES; index += 1) page = await scrape(metricsUrl, agent, accept);
+  const wallMs: number[] = [];
+  const before = readCpuTicks(pid);
+  const started = performance.now();
+  for (let index = 0; index < SCRAPES; index += 1) wallMs.push((await scrape(metricsUrl, agent, accept)).ms);
+  const scrapingMs = performance.now() - started;
+  const after = readCpuTicks(pid);
+  // Idle CPU over as long (timers, GC), subtracted.
+  const idleBefore = readCpuTicks(pid);
+  await new Promise((resolve) => setTimeout(resolve, scrapingMs));
+  const idleAfter = readCpuTicks(pid);
+  const busyMs = before && after ? ticksToMs(after.ticks - before.ticks) : undefined;
+  const idleMs = idleBefore && idleAfter ? ticksToMs(idleAfter.ticks - idleBefore.ticks) : 0;
+
+  let scraping = true;
+  let scrapesDuringLoop = 0;
+  const scraper = (async () => {
+    while (scraping) {
+      await scrape(metricsUrl, agent, accept);
+      scrapesDuringLoop += 1;
+    }
+  })();
+  const busy = summarize((await loop()).latenciesMs);
+  scraping = false;
+  await scraper;
+  return {
+    format: `${format} (${page.type.split(';')[0]})`,
+    pageKiB: page.body.length / 1024,
+    cpuMsPerScrape: busyMs === undefined ? undefined : Math.max(0, busyMs - idleMs) / SCRAPES,
+    wallMsP50: summarize(wallMs)?.p50,
+    loopP99WhileScrapedMs: busy?.p99,
+    loopMaxWhileScrapedMs: busy?.max,
+    scrapesDuringLoop,
+  };
+}
 
 export async function measureScrape(env: BenchEnvironment, log: (message: string) => void): Promise<ScrapeFigures> {
   const sidecar = await env.startAnotherSidecar('scrape', [], ['--metrics-exporter', 'prometheus', '--header-attribute', 'x-tenant-id=tenant', '--max-attribute-values', '200']);
@@ -66,57 +115,23 @@ export async function measureScrape(env: BenchEnvironment, log: (message: string
       }
     }
     const metricsUrl = `${sidecar.adminUrl}/metrics`;
-    let page = { ms: 0, bytes: 0, text: '' };
-    for (let index = 0; index < WARM_UP_SCRAPES; index += 1) page = await scrape(metricsUrl, scrapeAgent);
-    const labelSets = new Set(page.text.split('\n').filter((line) => line.startsWith('gen_ai_client_operation_duration_seconds_count{')));
-    const samples = page.text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
-
-    // Idle CPU over the time the scrapes take, to subtract (timers, GC).
-    const wallMs: number[] = [];
-    const before = readCpuTicks(pid);
-    const started = performance.now();
-    for (let index = 0; index < SCRAPES; index += 1) wallMs.push((await scrape(metricsUrl, scrapeAgent)).ms);
-    const scrapingMs = performance.now() - started;
-    const after = readCpuTicks(pid);
-    const idleBefore = readCpuTicks(pid);
-    await new Promise((resolve) => setTimeout(resolve, scrapingMs));
-    const idleAfter = readCpuTicks(pid);
-    const busyMs = before && after ? ticksToMs(after.ticks - before.ticks) : undefined;
-    const idleMs = idleBefore && idleAfter ? ticksToMs(idleAfter.ticks - idleBefore.ticks) : 0;
-    const cpuMsPerScrape = busyMs === undefined ? undefined : Math.max(0, busyMs - idleMs) / SCRAPES;
-
-    // A lone caller, without and then with scrapes back to back on another connection.
+    const text = (await scrape(metricsUrl, scrapeAgent, SCRAPE_ACCEPT.openmetrics)).body.toString('utf8');
+    const labelSets = new Set(text.split('\n').filter((line) => line.startsWith('gen_ai_client_operation_duration_seconds_count{'))).size;
+    const samples = text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
     const loop = () => runTimedLoop({ url, durationMs: LOOP_MS, maxRequests: LOOP_MAX_REQUESTS, timeoutMs: 5_000 });
     await loop();
     const quiet = summarize((await loop()).latenciesMs);
-    let scraping = true;
-    let scrapesDuringLoop = 0;
-    const scraper = (async () => {
-      while (scraping) {
-        await scrape(metricsUrl, scrapeAgent);
-        scrapesDuringLoop += 1;
-      }
-    })();
-    const busy = summarize((await loop()).latenciesMs);
-    scraping = false;
-    await scraper;
-
-    const figures: ScrapeFigures = {
-      labelSets: labelSets.size,
-      samples,
-      pageKiB: page.bytes / 1024,
-      cpuMsPerScrape,
-      wallMsP50: summarize(wallMs)?.p50,
-      loopP99Ms: quiet?.p99,
-      loopP99WhileScrapedMs: busy?.p99,
-      loopMaxMs: quiet?.max,
-      loopMaxWhileScrapedMs: busy?.max,
-      scrapesDuringLoop,
-    };
-    log(
-      `scrape of ${figures.labelSets} label sets (${samples} samples, ${figures.pageKiB.toFixed(0)} KiB): sidecar CPU ${cpuMsPerScrape?.toFixed(2)} ms per scrape, wall p50 ${figures.wallMsP50?.toFixed(1)} ms; ` +
-        `1-conn p99 ${quiet?.p99.toFixed(3)} ms quiet, ${busy?.p99.toFixed(3)} ms with ${scrapesDuringLoop} scrapes alongside (max ${quiet?.max.toFixed(2)} / ${busy?.max.toFixed(2)} ms)`,
-    );
+    const formats: ScrapeFigures['formats'] = [];
+    for (const [format, accept] of Object.entries(SCRAPE_ACCEPT)) {
+      formats.push(await measureFormat(pid, metricsUrl, scrapeAgent, format, accept, loop));
+    }
+    const figures: ScrapeFigures = { labelSets, samples, loopP99Ms: quiet?.p99, loopMaxMs: quiet?.max, formats };
+    for (const f of formats) {
+      log(
+        `scrape of ${labelSets} label sets (${samples} samples) as ${f.format}: ${f.pageKiB.toFixed(0)} KiB, sidecar CPU ${f.cpuMsPerScrape?.toFixed(2)} ms per scrape, wall p50 ${f.wallMsP50?.toFixed(1)} ms; ` +
+          `1-conn p99 ${quiet?.p99.toFixed(3)} ms quiet, ${f.loopP99WhileScrapedMs?.toFixed(3)} ms with ${f.scrapesDuringLoop} scrapes alongside (max ${quiet?.max.toFixed(2)} / ${f.loopMaxWhileScrapedMs?.toFixed(2)} ms)`,
+      );
+    }
     return figures;
   } finally {
     agent.destroy();

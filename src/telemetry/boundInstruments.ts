@@ -120,12 +120,13 @@ abstract class Instrument<S> {
 }
 
 export class BoundHistogram extends Instrument<HistogramSeries> {
-  private readonly boundaries: readonly number[];
+  /** One array for every point of every collection: readers and exporters only read it. */
+  private readonly boundaries: number[];
 
   constructor(definition: MetricDefinition) {
     super(definition);
     if (!definition.buckets) throw new Error(`histogram ${definition.name} has no bucket boundaries`);
-    this.boundaries = [...definition.buckets];
+    this.boundaries = Object.freeze([...definition.buckets]) as number[];
   }
 
   protected create(attributes: Attributes): HistogramSeries {
@@ -140,7 +141,7 @@ export class BoundHistogram extends Instrument<HistogramSeries> {
         attributes: s.attributes,
         startTime: s.startTime,
         endTime,
-        value: { buckets: { boundaries: [...this.boundaries], counts: [...s.counts] }, sum: s.sum, count: s.count, min: s.min, max: s.max },
+        value: { buckets: { boundaries: this.boundaries, counts: [...s.counts] }, sum: s.sum, count: s.count, min: s.min, max: s.max },
       });
     }
     if (points.length === 0) return undefined;

@@ -1,6 +1,7 @@
 /**
  * The Prometheus text format (0.0.4) and OpenMetrics (1.0.0) for `/metrics`, from metric families
- * already named and labelled as Prometheus stores them (see scrapeView.ts).
+ * already named and labelled as Prometheus stores them (see scrapeView.ts); the protobuf format
+ * is in expositionProto.ts.
  *
  * Written here rather than taken from a library: @opentelemetry/exporter-prometheus (0.223) adds
  * no unit suffixes (`_seconds`), so its names differ from what the collector path writes and every
@@ -9,22 +10,45 @@
  * against a real Prometheus scraping each one (test/integration/pullEndpoint.test.ts).
  */
 import Negotiator from 'negotiator';
+import { exposeProtobuf } from './expositionProto';
 
-export type ExpositionFormat = 'text' | 'openmetrics';
+export type ExpositionFormat = 'text' | 'openmetrics' | 'protobuf';
 
 export const CONTENT_TYPE: Readonly<Record<ExpositionFormat, string>> = {
   text: 'text/plain; version=0.0.4; charset=utf-8',
   openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+  protobuf: 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited',
 };
 
+/**
+ * A series' labels, as pairs (protobuf) and rendered for the text formats. The scrape view keeps
+ * one object per label set from one scrape to the next, so each encoding is made once and kept
+ * on it.
+ */
+export interface LabelSet {
+  /** Sorted by name. */
+  readonly pairs: ReadonlyArray<readonly [name: string, value: string]>;
+  /** `a="x",b="y"` (empty without labels), values escaped. */
+  readonly text: string;
+  /** `text` as UTF-8, filled on first use. */
+  textBytes?: Buffer;
+  /** The protobuf `label` fields, filled on first use (expositionProto.ts). */
+  protoBytes?: Buffer;
+}
+
+/** The label set of `pairs`, sorted by name so one set always renders the same. */
+export function labelSetOf(pairs: Iterable<readonly [string, string]>): LabelSet {
+  const sorted = [...pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { pairs: sorted, text: sorted.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(',') };
+}
+
 export interface ScalarSeries {
-  /** Rendered label pairs, `a="x",b="y"` (may be empty). */
-  labels: string;
+  labels: LabelSet;
   value: number;
 }
 
 export interface HistogramSeries {
-  labels: string;
+  labels: LabelSet;
   /** Upper bounds in order, without +Inf. */
   bounds: readonly number[];
   /** Per-bucket (not cumulative) counts, one more than `bounds` (the last is +Inf). */
@@ -131,26 +155,6 @@ class SliceWriter {
   }
 }
 
-/**
- * Encoded label sets, kept from one scrape to the next (the sidecar's series only ever grow, and
- * are capped), so a label set is encoded once, not on every line of every scrape.
- */
-export class LabelBytes {
-  private readonly encoded = new Map<string, Buffer>();
-
-  constructor(private readonly limit = 50_000) {}
-
-  of(labels: string): Buffer {
-    let bytes = this.encoded.get(labels);
-    if (bytes === undefined) {
-      if (this.encoded.size >= this.limit) this.encoded.clear();
-      bytes = Buffer.from(labels, 'utf8');
-      this.encoded.set(labels, bytes);
-    }
-    return bytes;
-  }
-}
-
 /** The fixed byte pieces of one family's sample lines, in one format. */
 interface FamilyPieces {
   /** `name{` and `name ` for samples with and without labels. */
@@ -217,14 +221,15 @@ function writeHistogram(out: SliceWriter, pieces: FamilyPieces, labels: Buffer, 
  * The exposition of `families` in slices of bytes: the caller writes each and may let other work
  * run between them, so a large scrape never holds the event loop for long.
  */
-export function* expose(families: readonly Family[], format: ExpositionFormat, labelBytes = new LabelBytes()): Generator<Buffer> {
+export function* expose(families: readonly Family[], format: ExpositionFormat): Generator<Buffer> {
+  if (format === 'protobuf') return yield* exposeProtobuf(families);
   const out = new SliceWriter();
   for (const family of families) {
     if (family.series.length === 0) continue;
     out.text(header(family, format));
     const pieces = piecesOf(family, format);
     for (const series of family.series) {
-      const labels = labelBytes.of(series.labels);
+      const labels = (series.labels.textBytes ??= Buffer.from(series.labels.text, 'utf8'));
       if ('bounds' in series) {
         // One family's histograms share their bounds (one instrument); a stray one gets its own.
         const own = series.bounds.length + 1 === pieces.leAlone.length ? pieces : piecesOf({ ...family, series: [series] } as Family, format);
@@ -240,7 +245,7 @@ export function* expose(families: readonly Family[], format: ExpositionFormat, l
 }
 
 /** What `/metrics` offers, in the order taken when a client states no preference (any type, or no Accept). */
-const OFFERS = ['text/plain; version=0.0.4', 'application/openmetrics-text; version=1.0.0', 'application/openmetrics-text; version=0.0.1'];
+const OFFERS = ['text/plain; version=0.0.4', 'application/openmetrics-text; version=1.0.0', 'application/openmetrics-text; version=0.0.1', CONTENT_TYPE.protobuf];
 
 /**
  * The format to answer with, from an Accept header, by q-values and parameters as HTTP says
@@ -249,5 +254,6 @@ const OFFERS = ['text/plain; version=0.0.4', 'application/openmetrics-text; vers
  */
 export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   const chosen = new Negotiator({ headers: accept === undefined ? {} : { accept } }).mediaType(OFFERS);
+  if (chosen === CONTENT_TYPE.protobuf) return 'protobuf';
   return chosen?.startsWith('application/openmetrics-text') ? 'openmetrics' : 'text';
 }

@@ -2,7 +2,7 @@
  * The page `/metrics` serves: a collection through the pull reader, the collector's view of it,
  * and the exposition in the format the scraper asked for.
  */
-import { CONTENT_TYPE, expose, LabelBytes, negotiateFormat } from './exposition';
+import { CONTENT_TYPE, expose, negotiateFormat } from './exposition';
 import type { TelemetryPipeline } from './pipeline';
 import { ScrapeView } from './scrapeView';
 
@@ -15,12 +15,11 @@ export interface MetricsPage {
 /** For a pipeline with the prometheus exporter on (the page throws otherwise). */
 export function createMetricsPages(telemetry: Pick<TelemetryPipeline, 'collectForPull'>, headerAttributes: readonly string[]): (accept: string | undefined) => Promise<MetricsPage> {
   const view = new ScrapeView(headerAttributes);
-  const labelBytes = new LabelBytes();
   return async (accept) => {
     const format = negotiateFormat(accept);
     const collected = telemetry.collectForPull();
     if (collected === undefined) throw new Error('the prometheus exporter is off');
     const families = view.families(await collected);
-    return { contentType: CONTENT_TYPE[format], slices: expose(families, format, labelBytes) };
+    return { contentType: CONTENT_TYPE[format], slices: expose(families, format) };
   };
 }

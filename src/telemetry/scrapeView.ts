@@ -14,8 +14,8 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { Family, HistogramSeries, ScalarSeries } from './exposition';
-import { escapeLabelValue } from './exposition';
+import type { Family, HistogramSeries, LabelSet, ScalarSeries } from './exposition';
+import { labelSetOf } from './exposition';
 import { ATTR, METRICS } from './names';
 import { labelName, prometheusName, unitSuffix } from './prometheusNames';
 
@@ -61,14 +61,6 @@ function sdk(): Sdk {
   return require('@opentelemetry/sdk-metrics') as Sdk;
 }
 
-/** `a="x",b="y"`, keys sorted so one label set always renders the same. */
-function renderLabels(labels: Map<string, string>): string {
-  return [...labels.keys()]
-    .sort()
-    .map((name) => `${name}="${escapeLabelValue(labels.get(name) as string)}"`)
-    .join(',');
-}
-
 function attributeText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
@@ -77,7 +69,7 @@ function attributeText(value: unknown): string {
 export class ScrapeView {
   private readonly kept: Set<string>;
   /** Attribute sets of bound series are the same objects from one collection to the next. */
-  private labelCache = new WeakMap<Attributes, string>();
+  private labelCache = new WeakMap<Attributes, LabelSet>();
   private promotedFor: Attributes | undefined;
   private promoted = new Map<string, string>();
 
@@ -105,7 +97,7 @@ export class ScrapeView {
     }
   }
 
-  private labelsOf(attributes: Attributes, inScope: boolean): string {
+  private labelsOf(attributes: Attributes, inScope: boolean): LabelSet {
     const cached = this.labelCache.get(attributes);
     if (cached !== undefined) return cached;
     const labels = new Map<string, string>();
@@ -115,10 +107,10 @@ export class ScrapeView {
       labels.set(labelName(key), attributeText(value));
     }
     for (const [name, value] of this.promoted) labels.set(name, value);
-    const text = renderLabels(labels);
+    const set = labelSetOf(labels);
     // Out-of-scope points (none today) are not cached: the cache key does not say which it was.
-    if (inScope) this.labelCache.set(attributes, text);
-    return text;
+    if (inScope) this.labelCache.set(attributes, set);
+    return set;
   }
 
   private addMetric(families: Map<string, Family>, metric: MetricData): void {
@@ -154,18 +146,18 @@ export class ScrapeView {
       const value = resource[key];
       if (value !== undefined && !IDENTITY_ATTRIBUTES.has(key)) labels.set(labelName(key), attributeText(value));
     }
-    return { kind: 'info', name: 'target_info', help: 'Target metadata', series: [{ labels: renderLabels(labels), value: 1 }] };
+    return { kind: 'info', name: 'target_info', help: 'Target metadata', series: [{ labels: labelSetOf(labels), value: 1 }] };
   }
 }
 
-function mergeScalars(series: ScalarSeries[], points: readonly DataPoint<number>[], labelsOf: (point: DataPoint<number>) => string, merge: 'sum' | 'min' | 'max'): void {
-  const byLabels = new Map(series.map((entry) => [entry.labels, entry]));
+function mergeScalars(series: ScalarSeries[], points: readonly DataPoint<number>[], labelsOf: (point: DataPoint<number>) => LabelSet, merge: 'sum' | 'min' | 'max'): void {
+  const byLabels = new Map(series.map((entry) => [entry.labels.text, entry]));
   for (const point of points) {
     const labels = labelsOf(point);
-    const found = byLabels.get(labels);
+    const found = byLabels.get(labels.text);
     if (found === undefined) {
       const created = { labels, value: point.value };
-      byLabels.set(labels, created);
+      byLabels.set(labels.text, created);
       series.push(created);
     } else {
       found.value = merge === 'sum' ? found.value + point.value : merge === 'min' ? Math.min(found.value, point.value) : Math.max(found.value, point.value);
@@ -173,17 +165,24 @@ function mergeScalars(series: ScalarSeries[], points: readonly DataPoint<number>
   }
 }
 
-function mergeHistograms(series: HistogramSeries[], points: readonly DataPoint<Histogram>[], labelsOf: (point: DataPoint<Histogram>) => string): void {
-  const byLabels = new Map(series.map((entry) => [entry.labels, entry]));
+function mergeHistograms(series: HistogramSeries[], points: readonly DataPoint<Histogram>[], labelsOf: (point: DataPoint<Histogram>) => LabelSet): void {
+  const byLabels = new Map(series.map((entry) => [entry.labels.text, entry]));
+  const merged = new Set<HistogramSeries>();
   for (const point of points) {
     const labels = labelsOf(point);
     const { buckets, sum = 0, count } = point.value;
-    const found = byLabels.get(labels);
+    const found = byLabels.get(labels.text);
     if (found === undefined) {
-      const created: HistogramSeries = { labels, bounds: buckets.boundaries, counts: [...buckets.counts], sum, count };
-      byLabels.set(labels, created);
+      // The collection's own arrays: each collection makes new ones, and nothing else holds them.
+      const created: HistogramSeries = { labels, bounds: buckets.boundaries, counts: buckets.counts, sum, count };
+      byLabels.set(labels.text, created);
       series.push(created);
     } else if (sameBounds(found.bounds, buckets.boundaries)) {
+      // Copied before the first addition, so no collected point is changed.
+      if (!merged.has(found)) {
+        found.counts = [...found.counts];
+        merged.add(found);
+      }
       const counts = found.counts as number[];
       buckets.counts.forEach((value, index) => (counts[index] = (counts[index] ?? 0) + value));
       found.sum += sum;

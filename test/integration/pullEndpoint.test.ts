@@ -3,7 +3,8 @@
  * exporters on, as by default) proxy the recorded corpus. They push OTLP to the collector we ship
  * (collector-config.yaml) which remote-writes to one Prometheus, while a second Prometheus scrapes
  * their `/metrics` in OpenMetrics (what Prometheus asks for first) and a third in the text format
- * (scrape_protocols: [PrometheusText0.0.4]). Every dashboard query and every alert signal about
+ * (scrape_protocols: [PrometheusText0.0.4]) and a fourth in protobuf ([PrometheusProto], what
+ * Prometheus asks for first with native histograms on). Every dashboard query and every alert signal about
  * the sidecars must then return the same series with the same values on all three, token sums
  * must equal the corpus on each, and a sidecar with push off must not load the OTLP exporter.
  */
@@ -35,6 +36,7 @@ let collector: RunningCollector;
 let pushed: RunningPrometheus;
 let scrapedOpenMetrics: RunningPrometheus;
 let scrapedText: RunningPrometheus;
+let scrapedProtobuf: RunningPrometheus;
 const sidecars: SidecarProcess[] = [];
 let evaluateAt: number;
 /** The queries' rate interval and range, e.g. `21s`. */
@@ -74,6 +76,8 @@ beforeAll(async () => {
   await scrapedOpenMetrics.setScrapeJobs([{ job: 'genai-sidecar', targets }]);
   scrapedText = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
   await scrapedText.setScrapeJobs([{ job: 'genai-sidecar', targets, scrapeProtocols: ['PrometheusText0.0.4'] }]);
+  scrapedProtobuf = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
+  await scrapedProtobuf.setScrapeJobs([{ job: 'genai-sidecar', targets, scrapeProtocols: ['PrometheusProto'] }]);
 
   const pause = (intervals: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervals * INTERVAL_MS));
   let windowStart = 0;
@@ -90,7 +94,7 @@ beforeAll(async () => {
   }
   const want = expectedTokens(ROUNDS);
   const deadline = Date.now() + 60_000;
-  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText]) {
+  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText, scrapedProtobuf]) {
     for (;;) {
       const have = await tokenTotals(prometheus);
       if ([...want].every(([key, value]) => have.get(key) === value) || Date.now() > deadline) break;
@@ -111,29 +115,37 @@ afterAll(async () => {
   );
   for (const sidecar of sidecars) await sidecar.stop();
   await collector?.close();
-  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText]) await prometheus?.close();
+  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText, scrapedProtobuf]) await prometheus?.close();
   await provider?.close();
 });
 
-test('token sums equal the corpus on the collector path and on both scrape formats', async () => {
+test('token sums equal the corpus on the collector path and on every scrape format', async () => {
   const want = Object.fromEntries(expectedTokens(ROUNDS));
-  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText]) {
+  for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText, scrapedProtobuf]) {
     const have = await tokenTotals(prometheus, evaluateAt);
     expect(Object.fromEntries(Object.keys(want).map((key) => [key, have.get(key)]))).toEqual(want);
   }
 });
 
-test('Prometheus negotiated OpenMetrics with one and the text format with the other', async () => {
-  // scrape_samples_scraped is the same; what differs is what Prometheus asked for, visible in the sidecar's answer.
-  const [omPage, textPage] = await Promise.all(
-    ['application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2', 'text/plain;version=0.0.4;q=0.2,*/*;q=0.1'].map((accept) =>
-      fetch(`${sidecars[0]!.adminUrl}/metrics`, { headers: { accept } }),
-    ),
+test('each scraper got the format it asked for, and the protobuf page is the smallest', async () => {
+  const pages = await Promise.all(
+    [
+      'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2',
+      'text/plain;version=0.0.4;q=0.2,*/*;q=0.1',
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.2',
+    ].map(async (accept) => {
+      const response = await fetch(`${sidecars[0]!.adminUrl}/metrics`, { headers: { accept } });
+      return { type: response.headers.get('content-type'), body: Buffer.from(await response.arrayBuffer()) };
+    }),
   );
-  expect(omPage?.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
-  expect((await omPage!.text()).endsWith('# EOF\n')).toBe(true);
-  expect(textPage?.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
-  for (const prometheus of [scrapedOpenMetrics, scrapedText]) {
+  const [om, text, proto] = pages as [(typeof pages)[0], (typeof pages)[0], (typeof pages)[0]];
+  expect(om.type).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+  expect(om.body.toString('utf8').endsWith('# EOF\n')).toBe(true);
+  expect(text.type).toBe('text/plain; version=0.0.4; charset=utf-8');
+  expect(proto.type).toBe('application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
+  expect(proto.body.length).toBeLessThan(text.body.length / 3);
+  console.log(`[pullEndpoint] one sidecar's page after the corpus: text ${text.body.length} bytes, OpenMetrics ${om.body.length}, protobuf ${proto.body.length}`);
+  for (const prometheus of [scrapedOpenMetrics, scrapedText, scrapedProtobuf]) {
     const up = await prometheus.query('up', evaluateAt);
     expect(up.map((r) => r.value[1])).toEqual(['1', '1']);
   }
@@ -169,7 +181,7 @@ async function compare(query: string): Promise<string[]> {
   const tolerance = extrapolates ? rateTolerance : 1e-9;
   const reference = normalised(await pushed.query(expr, evaluateAt));
   const problems: string[] = [];
-  for (const [name, prometheus] of [['openmetrics', scrapedOpenMetrics], ['text', scrapedText]] as const) {
+  for (const [name, prometheus] of [['openmetrics', scrapedOpenMetrics], ['text', scrapedText], ['protobuf', scrapedProtobuf]] as const) {
     const other = normalised(await prometheus.query(expr, evaluateAt));
     if (JSON.stringify(other.map((r) => r.labels)) !== JSON.stringify(reference.map((r) => r.labels))) {
       problems.push(`${name}: series differ: collector path ${JSON.stringify(reference.map((r) => r.labels))}, scrape ${JSON.stringify(other.map((r) => r.labels))}`);

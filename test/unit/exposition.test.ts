@@ -1,15 +1,18 @@
-import { CONTENT_TYPE, escapeLabelValue, expose, negotiateFormat, type Family } from '../../src/telemetry/exposition';
+import { CONTENT_TYPE, escapeLabelValue, expose, labelSetOf, negotiateFormat, type Family, type LabelSet } from '../../src/telemetry/exposition';
+
+/** A label set from its text form, `a="x",b="y"` (plain values only). */
+const L = (text: string): LabelSet => labelSetOf([...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!] as const));
 
 const FAMILIES: Family[] = [
-  { kind: 'info', name: 'target_info', help: 'Target metadata', series: [{ labels: 'k8s_pod_name="web-1"', value: 1 }] },
-  { kind: 'counter', name: 'genai_sidecar_client_cost_usd_total', help: 'Cost "in" USD\\n', series: [{ labels: 'model="a"', value: 0.5 }, { labels: '', value: 2 }] },
-  { kind: 'gauge', name: 'genai_sidecar_ratelimit_reset_seconds', help: 'Reset.', unit: 'seconds', series: [{ labels: 'r="tokens"', value: 12 }] },
+  { kind: 'info', name: 'target_info', help: 'Target metadata', series: [{ labels: L('k8s_pod_name="web-1"'), value: 1 }] },
+  { kind: 'counter', name: 'genai_sidecar_client_cost_usd_total', help: 'Cost "in" USD\\n', series: [{ labels: L('model="a"'), value: 0.5 }, { labels: L(''), value: 2 }] },
+  { kind: 'gauge', name: 'genai_sidecar_ratelimit_reset_seconds', help: 'Reset.', unit: 'seconds', series: [{ labels: L('r="tokens"'), value: 12 }] },
   {
     kind: 'histogram',
     name: 'gen_ai_client_operation_duration_seconds',
     help: 'Duration.',
     unit: 'seconds',
-    series: [{ labels: 'model="a"', bounds: [0.5, 1, 2], counts: [1, 0, 2, 3], sum: 9.5, count: 6 }],
+    series: [{ labels: L('model="a"'), bounds: [0.5, 1, 2], counts: [1, 0, 2, 3], sum: 9.5, count: 6 }],
   },
   { kind: 'gauge', name: 'empty_family', help: 'No series: not written at all.', series: [] },
 ];
@@ -59,7 +62,7 @@ describe('OpenMetrics 1.0.0', () => {
 });
 
 test('a large family comes out in several slices, and together they are the whole page', () => {
-  const series = Array.from({ length: 5000 }, (_, index) => ({ labels: `n="${index}",pad="${'x'.repeat(20)}"`, value: index }));
+  const series = Array.from({ length: 5000 }, (_, index) => ({ labels: L(`n="${index}",pad="${'x'.repeat(20)}"`), value: index }));
   const slices = [...expose([{ kind: 'gauge', name: 'g', help: 'h', series }], 'text')];
   expect(slices.length).toBeGreaterThan(2);
   for (const slice of slices) expect(slice.length).toBeLessThanOrEqual(64 * 1024);
@@ -72,8 +75,8 @@ test('label values in UTF-8 and series without labels come out whole', () => {
   const page = Buffer.concat([
     ...expose(
       [
-        { kind: 'gauge', name: 'g', help: 'h', series: [{ labels: 'tenant="Zürich ☃"', value: 1 }, { labels: '', value: 2 }] },
-        { kind: 'histogram', name: 'h', help: 'h', series: [{ labels: '', bounds: [1], counts: [1, 1], sum: 3, count: 2 }] },
+        { kind: 'gauge', name: 'g', help: 'h', series: [{ labels: L('tenant="Zürich ☃"'), value: 1 }, { labels: L(''), value: 2 }] },
+        { kind: 'histogram', name: 'h', help: 'h', series: [{ labels: L(''), bounds: [1], counts: [1, 1], sum: 3, count: 2 }] },
       ],
       'text',
     ),
@@ -93,8 +96,9 @@ describe('content negotiation, as Prometheus asks', () => {
     ['application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1', 'openmetrics'],
     // scrape_protocols: [PrometheusText0.0.4]
     ['text/plain;version=0.0.4;q=0.2,*/*;q=0.1', 'text'],
-    // A protobuf-first scraper: we do not serve protobuf, the next choice is the text format.
-    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.3', 'text'],
+    // Prometheus with native histograms on asks for protobuf first.
+    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3', 'protobuf'],
+    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text;q=0.6,text/plain;version=0.0.4;q=0.3', 'text'],
     ['application/openmetrics-text', 'openmetrics'],
     ['application/openmetrics-text;version=2.0.0, text/plain', 'text'],
     ['text/plain;q=0.9, application/openmetrics-text;q=1', 'openmetrics'],

@@ -56,13 +56,13 @@ test('points that differ only in dropped attributes merge; kept, promoted and he
   expect(duration?.kind).toBe('histogram');
   expect(duration?.series).toEqual([
     {
-      labels: 'gen_ai_operation_name="chat",gen_ai_provider_name="openai",k8s_namespace_name="shop",k8s_workload_name="checkout",server_address="api.openai.com",tenant="acme"',
+      labels: expect.objectContaining({ text: 'gen_ai_operation_name="chat",gen_ai_provider_name="openai",k8s_namespace_name="shop",k8s_workload_name="checkout",server_address="api.openai.com",tenant="acme"' }),
       bounds: [1, 2],
       counts: [1, 2, 1],
       sum: 6.5,
       count: 4,
     },
-    expect.objectContaining({ labels: expect.stringContaining('tenant="globex"'), counts: [1, 0, 0], count: 1 }),
+    expect.objectContaining({ labels: expect.objectContaining({ text: expect.stringContaining('tenant="globex"') }), counts: [1, 0, 0], count: 1 }),
   ]);
 });
 
@@ -95,18 +95,27 @@ test('target_info carries the resource except what is job and instance in the co
     kind: 'info',
     name: 'target_info',
     help: 'Target metadata',
-    series: [{ labels: 'k8s_namespace_name="shop",k8s_pod_name="checkout-7d9-abc",k8s_workload_name="checkout"', value: 1 }],
+    series: [
+      {
+        labels: {
+          pairs: [['k8s_namespace_name', 'shop'], ['k8s_pod_name', 'checkout-7d9-abc'], ['k8s_workload_name', 'checkout']],
+          text: 'k8s_namespace_name="shop",k8s_pod_name="checkout-7d9-abc",k8s_workload_name="checkout"',
+        },
+        value: 1,
+      },
+    ],
   });
 });
 
 test('metrics outside gen_ai.* and genai_sidecar.* keep all their attributes, as the collector leaves them', () => {
   const families = view([scalar('http.client.request.count', '', DataPointType.SUM, [{ attributes: { 'server.port': 443, route: 'x' }, value: 1 }])]);
   expect(family(families, 'http_client_request_count_total')?.series).toEqual([
-    { labels: 'k8s_namespace_name="shop",k8s_workload_name="checkout",route="x",server_port="443"', value: 1 },
+    { labels: expect.objectContaining({ text: 'k8s_namespace_name="shop",k8s_workload_name="checkout",route="x",server_port="443"' }), value: 1 },
   ]);
 });
 
 test('label values with quotes or line feeds are escaped once', () => {
   const families = view([scalar(METRICS.cost.name, METRICS.cost.unit, DataPointType.SUM, [{ attributes: { ...BASE, tenant: 'a"b\nc' }, value: 1 }])]);
-  expect(family(families, PROM.cost)?.series[0]?.labels).toContain('tenant="a\\"b\\nc"');
+  expect(family(families, PROM.cost)?.series[0]?.labels.text).toContain('tenant="a\\"b\\nc"');
+  expect(family(families, PROM.cost)?.series[0]?.labels.pairs).toContainEqual(['tenant', 'a"b\nc']);
 });
