@@ -17,7 +17,7 @@ import { createRefusalLog } from './proxy/refusalLog';
 import { guardProxyHandler, handleClientErrors, proxyServerOptions } from './proxy/serverGuards';
 import { createUpstreamPool } from './proxy/upstreamPool';
 import { CallRecorder } from './telemetry/callRecorder';
-import { ERROR_TYPE } from './telemetry/names';
+import { ERROR_TYPE, SEMCONV } from './telemetry/names';
 import { startTelemetry, type TelemetryPipeline } from './telemetry/pipeline';
 import { createMetricsPages } from './telemetry/pullEndpoint';
 import { scheduleWarmUp } from './warmUp';
@@ -54,7 +54,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   const costs = new CostCalculator(config.priceOverrides);
   let recorder: CallRecorder | undefined;
   const telemetry = startTelemetry(config.telemetry, logger, () => recorder?.telemetryError('export'));
-  recorder = new CallRecorder(telemetry, { maxAttributeValues: config.maxAttributeValues });
+  recorder = new CallRecorder(telemetry, { maxAttributeValues: config.maxAttributeValues, semconv: config.semconv });
   const activeRecorder = recorder;
 
   const refusals = createRefusalLog(logger);
@@ -137,6 +137,7 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     routes: config.routes.map((route) => `/${route.name} -> ${route.target.origin} (${route.provider.providerName})`).join(', '),
     otlp: config.telemetry.exporters.otlp ? redactUrl(config.telemetry.metricsUrl) : 'off',
     metrics: config.telemetry.exporters.prometheus ? `${adminUrl}/metrics` : 'off',
+    semconv: config.semconv === 'latest' ? SEMCONV.optInValue : 'v1.41',
   });
 
   let stopping: Promise<void> | undefined;

@@ -11,6 +11,7 @@ import { DEFAULT_UPSTREAM_TIMEOUTS } from '../proxy/upstreamPool';
 import { loadPriceOverrides } from '../pricing/loadPrices';
 import { PriceFileError } from '../pricing/priceFile';
 import type { PriceOverride } from '../pricing/priceFile';
+import { SEMCONV, type SemconvSet } from '../telemetry/names';
 import type { MetricsExporters, OtlpProtocol } from '../telemetry/pipeline';
 import { allValues, lastValue, lookupFlag, parseHostPort, type Env, type FlagDefinition, type RawFlags } from './flagTable';
 
@@ -23,6 +24,7 @@ export const RUN_FLAGS: readonly FlagDefinition[] = [
   { flags: '--admin-listen <host:port>', key: 'adminListen', description: 'Address of /healthz, /readyz and /metrics', env: ['GENAI_SIDECAR_ADMIN_LISTEN'], defaultText: '127.0.0.1:8788' },
   { flags: '--upstream <route[:provider]=url>', key: 'upstream', description: 'Route /<route>/... to <url>/...; the provider is inferred from a known route name or given after a colon (repeatable; env is comma-separated)', env: ['GENAI_SIDECAR_UPSTREAMS'], defaultText: `public endpoints of ${publicRoutes()}`, repeatable: true },
   { flags: '--metrics-exporter <list>', key: 'metricsExporter', description: 'Where metrics go: otlp (push to a collector), prometheus (serve /metrics on the admin port), both as otlp,prometheus, or none', env: ['OTEL_METRICS_EXPORTER'], defaultText: 'otlp,prometheus' },
+  { flags: '--semconv-opt-in <list>', key: 'semconvOptIn', description: 'gen_ai_latest_experimental: record the GenAI conventions\' newer client metrics (gen_ai.client.inference.*) instead of the v1.41 ones; other values are ignored, as other instrumentations may share the variable', env: ['OTEL_SEMCONV_STABILITY_OPT_IN'] },
   { flags: '--otlp-endpoint <url>', key: 'otlpEndpoint', description: 'OTLP/HTTP endpoint; /v1/metrics is appended unless present (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used as-is)', env: ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'], defaultText: 'http://localhost:4318' },
   { flags: '--otlp-protocol <protocol>', key: 'otlpProtocol', description: 'OTLP encoding: http/protobuf or http/json', env: ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], defaultText: 'http/protobuf' },
   { flags: '--otlp-header <key=value>', key: 'otlpHeader', description: 'Header sent with every export, e.g. an auth token (repeatable; env is comma-separated)', env: ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'], repeatable: true },
@@ -85,6 +87,7 @@ export function resolveRunConfig(raw: RawFlags, env: Env, version: string): Side
     },
     headerAttributes: headerAttributes(list('headerAttribute', raw, env)),
     maxAttributeValues: positiveInt(single('maxAttributeValues', raw, env), 100),
+    semconv: semconvSet(single('semconvOptIn', raw, env)),
     maxBodyBytes: positiveInt(single('maxBodyBytes', raw, env), 8 * 1024 * 1024),
     maxBufferedBytes: positiveInt(single('maxBufferedBytes', raw, env), DEFAULT_SERVER_LIMITS.maxBufferedBytes),
     requestTimeoutMs: positiveInt(single('requestTimeout', raw, env), DEFAULT_SERVER_LIMITS.requestTimeoutMs),
@@ -129,6 +132,12 @@ function resolveMetricsUrl(raw: RawFlags, env: Env): string {
   // Append to the path, not the whole href: a query string must stay at the end.
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/metrics`;
   return url.href;
+}
+
+/** OTEL_SEMCONV_STABILITY_OPT_IN is a list shared by every instrumentation: only our value counts. */
+function semconvSet(source: Source & { value: string | undefined }): SemconvSet {
+  const values = (source.value ?? '').split(',').map((value) => value.trim().toLowerCase());
+  return values.includes(SEMCONV.optInValue) ? 'latest' : 'v1_41';
 }
 
 /** OTEL_METRICS_EXPORTER's values that mean something here; `none` alone turns both off. */

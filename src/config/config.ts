@@ -1,6 +1,7 @@
 /** The sidecar's whole configuration, as resolved from flags, environment and defaults. */
 import type { LogFormat, LogLevel } from '../log/logger';
 import type { PriceOverride } from '../pricing/priceFile';
+import type { SemconvSet } from '../telemetry/names';
 import type { TelemetryConfig } from '../telemetry/pipeline';
 import type { UpstreamTimeouts } from '../proxy/upstreamPool';
 import type { Route } from './routes';
@@ -25,6 +26,8 @@ export interface SidecarConfig {
   headerAttributes: HeaderAttribute[];
   /** Distinct values per attribute (models, error types, mapped headers) before `_OTHER`. */
   maxAttributeValues: number;
+  /** Which GenAI client metrics to record (OTEL_SEMCONV_STABILITY_OPT_IN). */
+  semconv: SemconvSet;
   /** Largest request/response body parsed for telemetry; larger ones pass through unparsed. */
   maxBodyBytes: number;
   /** Memory all request bodies held in full at once may take; past it they stream through unparsed. */

@@ -8,7 +8,7 @@ import type { TokenUsage } from '../providers/types';
 import { MAX_SERIES_PER_INSTRUMENT, OVERFLOW_ATTRIBUTES, type BoundCounter, type BoundHistogram, type CounterHandle, type HistogramHandle } from './boundInstruments';
 import { CardinalityLimiter } from './cardinality';
 import type { TelemetryPipeline } from './pipeline';
-import { ATTR, METRICS, TOKEN_DETAIL_TYPE, TOKEN_TYPE, type MetricDefinition } from './names';
+import { ATTR, LATEST_METRICS, METRICS, TOKEN_DETAIL_TYPE, TOKEN_MODALITY, TOKEN_TYPE, type MetricDefinition, type SemconvSet } from './names';
 
 export interface CompletedCall {
   providerName: string;
@@ -34,6 +34,8 @@ export interface CompletedCall {
 export interface RecorderLimits {
   /** Distinct values allowed per model / error attribute before `_OTHER`. */
   maxAttributeValues: number;
+  /** Which GenAI client metrics to record (names.ts SEMCONV); v1_41 unless given. */
+  semconv?: SemconvSet;
 }
 
 interface RateLimitKey {
@@ -42,7 +44,24 @@ interface RateLimitKey {
 }
 
 type HistogramName = 'duration' | 'firstChunk' | 'chunkGap' | 'input' | 'output';
-type CounterName = 'cacheRead' | 'cacheWrite' | 'reasoning' | 'cost';
+type CounterName = 'cacheRead' | 'cacheWrite' | 'reasoning' | 'cost' | 'usageInput' | 'usageOutput';
+
+/** v1.41: one histogram for input and output tokens, and the project's counter for the rest. */
+interface V141Tokens {
+  usage: BoundHistogram;
+  detail: BoundCounter;
+}
+
+/** The newer set's token instruments (LATEST_METRICS). */
+interface LatestTokens {
+  operationInput: BoundHistogram;
+  operationOutput: BoundHistogram;
+  input: BoundCounter;
+  output: BoundCounter;
+  cacheRead: BoundCounter;
+  cacheWrite: BoundCounter;
+  reasoning: BoundCounter;
+}
 
 /** Handles for one attribute set of a call, bound on first use (most calls never need some). */
 class CallSeries {
@@ -66,11 +85,12 @@ class CallSeries {
 }
 
 export class CallRecorder {
-  private readonly tokenUsage: BoundHistogram;
   private readonly duration: BoundHistogram;
   private readonly timeToFirstChunk: BoundHistogram;
   private readonly timePerOutputChunk: BoundHistogram;
-  private readonly tokenDetail: BoundCounter;
+  /** Exactly one of the two is set, by the set of GenAI metrics recorded. */
+  private readonly v141: V141Tokens | undefined;
+  private readonly latest: LatestTokens | undefined;
   private readonly cost: BoundCounter;
   private telemetryErrors: Counter | undefined;
   /** Telemetry errors counted before the SDK side started, by stage (a handful of stages). */
@@ -91,11 +111,25 @@ export class CallRecorder {
    */
   constructor(telemetry: Pick<TelemetryPipeline, 'boundInstruments' | 'withMeter'>, limits: RecorderLimits) {
     const instruments = telemetry.boundInstruments;
-    this.tokenUsage = instruments.histogram(METRICS.tokenUsage);
-    this.duration = instruments.histogram(METRICS.operationDuration);
-    this.timeToFirstChunk = instruments.histogram(METRICS.timeToFirstChunk);
-    this.timePerOutputChunk = instruments.histogram(METRICS.timePerOutputChunk);
-    this.tokenDetail = instruments.counter(METRICS.tokenDetail);
+    if (limits.semconv === 'latest') {
+      this.duration = instruments.histogram(LATEST_METRICS.inferenceDuration);
+      this.timeToFirstChunk = instruments.histogram(LATEST_METRICS.inferenceTimeToFirstChunk);
+      this.timePerOutputChunk = instruments.histogram(LATEST_METRICS.inferenceTimePerOutputChunk);
+      this.latest = {
+        operationInput: instruments.histogram(LATEST_METRICS.operationInputTokens),
+        operationOutput: instruments.histogram(LATEST_METRICS.operationOutputTokens),
+        input: instruments.counter(LATEST_METRICS.usageInputTokens),
+        output: instruments.counter(LATEST_METRICS.usageOutputTokens),
+        cacheRead: instruments.counter(LATEST_METRICS.usageCacheReadInputTokens),
+        cacheWrite: instruments.counter(LATEST_METRICS.usageCacheWriteInputTokens),
+        reasoning: instruments.counter(LATEST_METRICS.usageReasoningOutputTokens),
+      };
+    } else {
+      this.duration = instruments.histogram(METRICS.operationDuration);
+      this.timeToFirstChunk = instruments.histogram(METRICS.timeToFirstChunk);
+      this.timePerOutputChunk = instruments.histogram(METRICS.timePerOutputChunk);
+      this.v141 = { usage: instruments.histogram(METRICS.tokenUsage), detail: instruments.counter(METRICS.tokenDetail) };
+    }
     this.cost = instruments.counter(METRICS.cost);
     this.models = new CardinalityLimiter(limits.maxAttributeValues);
     this.errorTypes = new CardinalityLimiter(limits.maxAttributeValues, 64);
@@ -117,12 +151,8 @@ export class CallRecorder {
       const gaps = series.histogram('chunkGap', this.timePerOutputChunk, () => attributes);
       for (const gap of call.chunkGapsSeconds) gaps.record(gap);
     }
-    const { usage } = call;
-    if (usage.input !== undefined) series.histogram('input', this.tokenUsage, () => ({ ...attributes, [ATTR.tokenType]: TOKEN_TYPE.input })).record(usage.input);
-    if (usage.output !== undefined) series.histogram('output', this.tokenUsage, () => ({ ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output })).record(usage.output);
-    this.addDetail(series, 'cacheRead', usage.cacheRead, TOKEN_DETAIL_TYPE.cacheRead);
-    this.addDetail(series, 'cacheWrite', usage.cacheWrite, TOKEN_DETAIL_TYPE.cacheWrite);
-    this.addDetail(series, 'reasoning', usage.reasoning, TOKEN_DETAIL_TYPE.reasoning);
+    if (this.latest !== undefined) this.recordLatestTokens(series, call.usage, this.latest);
+    if (this.v141 !== undefined) this.recordTokens(series, call.usage, this.v141);
     if (call.costUsd !== undefined && call.costUsd > 0) series.counter('cost', this.cost, () => attributes).add(call.costUsd);
     if (call.rateLimits.length > 0) this.rememberRateLimits(call);
   }
@@ -162,9 +192,34 @@ export class CallRecorder {
     return created;
   }
 
-  private addDetail(series: CallSeries, name: CounterName, value: number | undefined, type: string): void {
-    if (value === undefined) return;
-    series.counter(name, this.tokenDetail, () => ({ ...series.attributes, [ATTR.tokenDetailType]: type })).add(value);
+  /** v1.41: a count the provider did not report is not recorded (absent is not zero). */
+  private recordTokens(series: CallSeries, usage: TokenUsage, v141: V141Tokens): void {
+    const { attributes } = series;
+    if (usage.input !== undefined) series.histogram('input', v141.usage, () => ({ ...attributes, [ATTR.tokenType]: TOKEN_TYPE.input })).record(usage.input);
+    if (usage.output !== undefined) series.histogram('output', v141.usage, () => ({ ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output })).record(usage.output);
+    const detail = (name: CounterName, value: number | undefined, type: string): void => {
+      if (value !== undefined) series.counter(name, v141.detail, () => ({ ...attributes, [ATTR.tokenDetailType]: type })).add(value);
+    };
+    detail('cacheRead', usage.cacheRead, TOKEN_DETAIL_TYPE.cacheRead);
+    detail('cacheWrite', usage.cacheWrite, TOKEN_DETAIL_TYPE.cacheWrite);
+    detail('reasoning', usage.reasoning, TOKEN_DETAIL_TYPE.reasoning);
+  }
+
+  /**
+   * The newer set, as its conventions ask: every inference operation is recorded, failed ones
+   * included, with 0 for a count the provider did not report; counters carry
+   * `gen_ai.token.modality` (`unknown`: providers report no split by modality).
+   */
+  private recordLatestTokens(series: CallSeries, usage: TokenUsage, latest: LatestTokens): void {
+    const { attributes } = series;
+    const withModality = (): Attributes => ({ ...attributes, [ATTR.tokenModality]: TOKEN_MODALITY.unknown });
+    series.histogram('input', latest.operationInput, () => attributes).record(usage.input ?? 0);
+    series.histogram('output', latest.operationOutput, () => attributes).record(usage.output ?? 0);
+    series.counter('usageInput', latest.input, withModality).add(usage.input ?? 0);
+    series.counter('usageOutput', latest.output, withModality).add(usage.output ?? 0);
+    series.counter('cacheRead', latest.cacheRead, withModality).add(usage.cacheRead ?? 0);
+    series.counter('cacheWrite', latest.cacheWrite, withModality).add(usage.cacheWrite ?? 0);
+    series.counter('reasoning', latest.reasoning, withModality).add(usage.reasoning ?? 0);
   }
 
   private rememberRateLimits(call: CompletedCall): void {

@@ -9,7 +9,7 @@
  * - resource `service.name` becomes `job`, `service.instance.id` becomes `instance`.
  * Dashboards, alert rules and docs take their names from here.
  */
-import { ATTR, METRICS, type MetricDefinition, type MetricKey } from './names';
+import { ATTR, LATEST_METRICS, METRICS, type MetricDefinition, type MetricKey } from './names';
 
 const UNIT_WORDS: Readonly<Record<string, string>> = {
   s: 'seconds',
@@ -63,9 +63,13 @@ export interface HistogramSeries {
   count: string;
 }
 
-function histogramSeries(key: MetricKey): HistogramSeries {
-  const base = prometheusName(METRICS[key]);
+function histogramSeriesOf(definition: MetricDefinition): HistogramSeries {
+  const base = prometheusName(definition);
   return { bucket: `${base}_bucket`, sum: `${base}_sum`, count: `${base}_count` };
+}
+
+function histogramSeries(key: MetricKey): HistogramSeries {
+  return histogramSeriesOf(METRICS[key]);
 }
 
 /** Every series name the sidecar produces, by meaning. */
@@ -82,6 +86,46 @@ export const PROM = {
   telemetryErrors: prometheusName(METRICS.telemetryErrors),
 } as const;
 
+/** The series of the newer GenAI client metrics (names.ts LATEST_METRICS), recorded on opt-in. */
+export const PROM_LATEST = {
+  inferenceDuration: histogramSeriesOf(LATEST_METRICS.inferenceDuration),
+  inferenceTimeToFirstChunk: histogramSeriesOf(LATEST_METRICS.inferenceTimeToFirstChunk),
+  inferenceTimePerOutputChunk: histogramSeriesOf(LATEST_METRICS.inferenceTimePerOutputChunk),
+  operationInputTokens: histogramSeriesOf(LATEST_METRICS.operationInputTokens),
+  operationOutputTokens: histogramSeriesOf(LATEST_METRICS.operationOutputTokens),
+  usageInputTokens: prometheusName(LATEST_METRICS.usageInputTokens),
+  usageOutputTokens: prometheusName(LATEST_METRICS.usageOutputTokens),
+  usageCacheReadInputTokens: prometheusName(LATEST_METRICS.usageCacheReadInputTokens),
+  usageCacheWriteInputTokens: prometheusName(LATEST_METRICS.usageCacheWriteInputTokens),
+  usageReasoningOutputTokens: prometheusName(LATEST_METRICS.usageReasoningOutputTokens),
+} as const;
+
+/** One meaning written under either set's name: a selector matches both (a fleet may run both). */
+export interface SeriesSet {
+  readonly names: readonly string[];
+}
+
+/**
+ * What dashboards and alerts read, whichever set of GenAI client metrics the sidecars record:
+ * the v1.41 series and the newer ones of the same meaning. Each sidecar records one set, so a
+ * selector over both never counts a call twice. Token counts differ in shape between the sets
+ * (one histogram with gen_ai.token.type, or a counter per kind of token) and are read through
+ * the dashboards' token helpers instead.
+ */
+export const READ = {
+  calls: { names: [PROM.operationDuration.count, PROM_LATEST.inferenceDuration.count] },
+  durationBuckets: { names: [PROM.operationDuration.bucket, PROM_LATEST.inferenceDuration.bucket] },
+  firstChunks: { names: [PROM.timeToFirstChunk.count, PROM_LATEST.inferenceTimeToFirstChunk.count] },
+  timeToFirstChunkBuckets: { names: [PROM.timeToFirstChunk.bucket, PROM_LATEST.inferenceTimeToFirstChunk.bucket] },
+  timePerOutputChunkBuckets: { names: [PROM.timePerOutputChunk.bucket, PROM_LATEST.inferenceTimePerOutputChunk.bucket] },
+} as const satisfies Record<string, SeriesSet>;
+
+/** `name{matchers}`, or `{__name__=~"a|b", matchers}` for a set of names. */
+export function seriesSelector(series: string | SeriesSet, matchers: readonly string[] = []): string {
+  if (typeof series === 'string') return matchers.length === 0 ? series : `${series}{${matchers.join(', ')}}`;
+  return `{${[`__name__=~"${series.names.join('|')}"`, ...matchers].join(', ')}}`;
+}
+
 /** Label names of the attributes dashboards and alerts group by. */
 export const LABEL = {
   job: 'job',
@@ -95,6 +139,7 @@ export const LABEL = {
   httpStatus: labelName(ATTR.httpStatusCode),
   serverAddress: labelName(ATTR.serverAddress),
   tokenDetailType: labelName(ATTR.tokenDetailType),
+  tokenModality: labelName(ATTR.tokenModality),
   rateLimitResource: labelName(ATTR.rateLimitResource),
   telemetryStage: labelName(ATTR.telemetryStage),
   namespace: 'k8s_namespace_name',
@@ -103,7 +148,7 @@ export const LABEL = {
   cluster: 'k8s_cluster_name',
 } as const;
 
-/** All series names (histograms expanded), e.g. to check a query only uses what exists. */
+/** All series names of both sets (histograms expanded), e.g. to check a query only uses what exists. */
 export function allSeriesNames(): string[] {
-  return Object.values(PROM).flatMap((entry) => (typeof entry === 'string' ? [entry] : [entry.bucket, entry.sum, entry.count]));
+  return [...Object.values(PROM), ...Object.values(PROM_LATEST)].flatMap((entry) => (typeof entry === 'string' ? [entry] : [entry.bucket, entry.sum, entry.count]));
 }

@@ -32,6 +32,7 @@ export const KEPT_ATTRIBUTES: readonly string[] = [
   ATTR.requestModel,
   ATTR.responseModel,
   ATTR.tokenType,
+  ATTR.tokenModality,
   ATTR.errorType,
   ATTR.httpStatusCode,
   ATTR.serverAddress,

@@ -14,21 +14,16 @@ import { dashboardQueries } from '../../src/observability/dashboards/render';
 import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
 import { ROUTE_FOR_PROVIDER } from '../helpers/corpus';
-import { expectedTokens, replayCorpus, withVariables } from '../helpers/corpusTraffic';
+import { expectedTokens, withVariables } from '../helpers/corpusTraffic';
 import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
 import { startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
-import { startPrometheus, type QueryResult, type RunningPrometheus } from '../helpers/prometheus';
+import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
+import { QueryComparer, rateToleranceFor, replayInWindow } from '../helpers/queryComparison';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecarProcess';
 
 jest.setTimeout(180_000);
 
-/**
- * Rounds alternate between the sidecars. The first two create every series; the queries' window
- * (rate interval and range) starts after they are in both Prometheus instances, and the next two
- * make the series grow inside it, so rates compare real growth from the same first values.
- */
-const ROUNDS = 4;
-/** Export interval of the sidecars and scrape interval of all three Prometheus instances. */
+/** Export interval of the sidecars and scrape interval of every Prometheus instance. */
 const INTERVAL_MS = 250;
 
 let provider: FakeProvider;
@@ -39,14 +34,9 @@ let scrapedText: RunningPrometheus;
 let scrapedProtobuf: RunningPrometheus;
 const sidecars: SidecarProcess[] = [];
 let evaluateAt: number;
-/** The queries' rate interval and range, e.g. `21s`. */
+/** The queries' rate interval and range, e.g. `9s` (see test/helpers/queryComparison.ts). */
 let window: string;
-/**
- * rate() and increase() extrapolate to the window's ends from the first and last sample in it,
- * and a scrape and an export sample at different moments: the two paths may differ by up to two
- * sample intervals over the window (2 x 0.25 s of ~20 s, 2.5%). Everything else must match exactly.
- */
-let rateTolerance: number;
+let comparer: QueryComparer;
 
 async function tokenTotals(prometheus: RunningPrometheus, at?: number): Promise<Map<string, number>> {
   const results = await prometheus.query(`sum by (${LABEL.provider}, ${LABEL.tokenType}) (${PROM.tokenUsage.sum})`, at);
@@ -79,20 +69,8 @@ beforeAll(async () => {
   scrapedProtobuf = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
   await scrapedProtobuf.setScrapeJobs([{ job: 'genai-sidecar', targets, scrapeProtocols: ['PrometheusProto'] }]);
 
-  const pause = (intervals: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervals * INTERVAL_MS));
-  let windowStart = 0;
-  for (let round = 0; round < ROUNDS; round += 1) {
-    if (round === 2) {
-      // Every series exists on every path by now; the window starts here.
-      await pause(8);
-      windowStart = Date.now();
-      await pause(12);
-    }
-    // The same tenant rotation for a sidecar's two rounds: the later one only grows its series.
-    await replayCorpus(sidecars[round % sidecars.length]!.url, provider, round % sidecars.length);
-    await pause(8);
-  }
-  const want = expectedTokens(ROUNDS);
+  const { windowStart } = await replayInWindow(sidecars.map((sidecar) => [sidecar.url]), provider, INTERVAL_MS);
+  const want = expectedTokens(4);
   const deadline = Date.now() + 60_000;
   for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText, scrapedProtobuf]) {
     for (;;) {
@@ -106,13 +84,25 @@ beforeAll(async () => {
   evaluateAt = Date.now() / 1000;
   const windowSeconds = Math.floor(evaluateAt - windowStart / 1000);
   window = `${windowSeconds}s`;
-  rateTolerance = (2.5 * INTERVAL_MS) / 1000 / windowSeconds;
+  comparer = new QueryComparer(
+    { name: 'collector path', prometheus: pushed },
+    [
+      { name: 'openmetrics', prometheus: scrapedOpenMetrics },
+      { name: 'text', prometheus: scrapedText },
+      { name: 'protobuf', prometheus: scrapedProtobuf },
+    ],
+    evaluateAt,
+    rateToleranceFor(INTERVAL_MS, windowSeconds),
+  );
 });
 
 afterAll(async () => {
-  console.log(
-    `[pullEndpoint] window ${window}: largest difference between the paths on a rate()/increase() query ${(largestRateDifference.value * 100).toFixed(2)}% (tolerance ${(rateTolerance * 100).toFixed(2)}%, ${nonZeroRates} non-zero values compared): ${largestRateDifference.expr.slice(0, 100)}`,
-  );
+  if (comparer !== undefined) {
+    const { largestRateDifference: largest, nonZeroRates, rateTolerance } = comparer;
+    console.log(
+      `[pullEndpoint] window ${window}: largest difference between the paths on a rate()/increase() query ${(largest.value * 100).toFixed(2)}% (tolerance ${(rateTolerance * 100).toFixed(2)}%, ${nonZeroRates} non-zero values compared): ${largest.expr.slice(0, 100)}`,
+    );
+  }
   for (const sidecar of sidecars) await sidecar.stop();
   await collector?.close();
   for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText, scrapedProtobuf]) await prometheus?.close();
@@ -120,7 +110,7 @@ afterAll(async () => {
 });
 
 test('token sums equal the corpus on the collector path and on every scrape format', async () => {
-  const want = Object.fromEntries(expectedTokens(ROUNDS));
+  const want = Object.fromEntries(expectedTokens(4));
   for (const prometheus of [pushed, scrapedOpenMetrics, scrapedText, scrapedProtobuf]) {
     const have = await tokenTotals(prometheus, evaluateAt);
     expect(Object.fromEntries(Object.keys(want).map((key) => [key, have.get(key)]))).toEqual(want);
@@ -151,53 +141,6 @@ test('each scraper got the format it asked for, and the protobuf page is the sma
   }
 });
 
-/** A query's answer without the scrape/writer identity (job, instance differ by path), in a stable order. */
-function normalised(results: QueryResult[]): Array<{ labels: string; value: number }> {
-  return results
-    .map((result) => {
-      const { job: _job, instance: _instance, ...labels } = result.metric;
-      return { labels: JSON.stringify(Object.entries(labels).sort()), value: Number(result.value[1]) };
-    })
-    .sort((a, b) => a.labels.localeCompare(b.labels) || a.value - b.value);
-}
-
-function close(a: number, b: number, tolerance: number): boolean {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
-  return a === b || Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b));
-}
-
-/** The largest relative difference seen on a rate()/increase() query, reported at the end. */
-let largestRateDifference = { value: 0, expr: '' };
-/** Values compared from rate()/increase() queries that were not zero (a comparison of zeros proves little). */
-let nonZeroRates = 0;
-
-/**
- * Same label sets, and values equal (within the rate tolerance when the query extrapolates).
- * topk/bottomk pick arbitrarily among equal values, so their whole inner ranking is compared.
- */
-async function compare(query: string): Promise<string[]> {
-  const expr = /^(?:topk|bottomk)\(\s*\d+\s*,\s*([^]*)\)$/.exec(query)?.[1] ?? query;
-  const extrapolates = /\b(rate|irate|increase)\(/.test(expr);
-  const tolerance = extrapolates ? rateTolerance : 1e-9;
-  const reference = normalised(await pushed.query(expr, evaluateAt));
-  const problems: string[] = [];
-  for (const [name, prometheus] of [['openmetrics', scrapedOpenMetrics], ['text', scrapedText], ['protobuf', scrapedProtobuf]] as const) {
-    const other = normalised(await prometheus.query(expr, evaluateAt));
-    if (JSON.stringify(other.map((r) => r.labels)) !== JSON.stringify(reference.map((r) => r.labels))) {
-      problems.push(`${name}: series differ: collector path ${JSON.stringify(reference.map((r) => r.labels))}, scrape ${JSON.stringify(other.map((r) => r.labels))}`);
-      continue;
-    }
-    reference.forEach((ref, index) => {
-      const value = other[index]?.value ?? NaN;
-      const difference = Math.abs(ref.value - value) / Math.max(Math.abs(ref.value), Math.abs(value), Number.MIN_VALUE);
-      if (extrapolates && difference > largestRateDifference.value) largestRateDifference = { value: difference, expr };
-      if (extrapolates && ref.value !== 0) nonZeroRates += 1;
-      if (!close(ref.value, value, tolerance)) problems.push(`${name}: ${ref.labels} is ${value}, collector path ${ref.value}`);
-    });
-  }
-  return problems;
-}
-
 /** Queries about the collector itself have no counterpart on a path without one. */
 const aboutCollector = (expr: string): boolean => expr.includes('otelcol_') || expr.includes(COLLECTOR_JOB);
 
@@ -210,7 +153,7 @@ describe('every dashboard query about the sidecars answers the same on both path
   });
   test.each(queries.map((query) => [`${query.dashboard} / ${query.panel}`, query.expr] as const))('%s', async (_name, query) => {
     const expr = withVariables(query, window);
-    expect({ expr, problems: await compare(expr) }).toEqual({ expr, problems: [] });
+    expect({ expr, problems: await comparer.compare(expr) }).toEqual({ expr, problems: [] });
   });
 });
 
@@ -219,12 +162,12 @@ describe('every alert signal about the sidecars answers the same on both paths',
   // Their windows (5m, 10m ...) would reach back to the series' creation; the test's window does not.
   test.each(rules.map((rule) => [rule.alert, rule.signal] as const))('%s', async (_name, query) => {
     const signal = query.replace(/\[\d+[smhdw]\]/g, `[${window}]`);
-    expect({ signal, problems: await compare(signal) }).toEqual({ signal, problems: [] });
+    expect({ signal, problems: await comparer.compare(signal) }).toEqual({ signal, problems: [] });
   });
 });
 
 test('the rate() and increase() comparisons above compared real rates, not zeros', () => {
-  expect(nonZeroRates).toBeGreaterThan(50);
+  expect(comparer.nonZeroRates).toBeGreaterThan(50);
 });
 
 /** Module files of the OTLP exporters a sidecar process had loaded when it exited. */

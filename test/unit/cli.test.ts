@@ -95,6 +95,7 @@ describe('help and version', () => {
     '--admin-listen',
     '--upstream',
     '--metrics-exporter',
+    '--semconv-opt-in',
     '--otlp-endpoint',
     '--otlp-protocol',
     '--otlp-header',
@@ -123,6 +124,7 @@ describe('help and version', () => {
     ['--listen', ['GENAI_SIDECAR_LISTEN'], '127.0.0.1:8787'],
     ['--admin-listen', ['GENAI_SIDECAR_ADMIN_LISTEN'], '127.0.0.1:8788'],
     ['--metrics-exporter', ['OTEL_METRICS_EXPORTER'], 'otlp,prometheus'],
+    ['--semconv-opt-in', ['OTEL_SEMCONV_STABILITY_OPT_IN'], undefined],
     ['--otlp-endpoint', ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'], 'http://localhost:4318'],
     ['--otlp-protocol', ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], 'http/protobuf'],
     ['--otlp-header', ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'], undefined],
@@ -284,6 +286,7 @@ describe('defaults with an empty environment', () => {
   test('everything else', () => {
     expect(config.headerAttributes).toEqual([]);
     expect(config.maxAttributeValues).toBe(100);
+    expect(config.semconv).toBe('v1_41');
     expect(config.maxBodyBytes).toBe(8 * 1024 * 1024);
     expect(config.pricesFile).toBeUndefined();
     expect(config.priceOverrides).toEqual([]);
@@ -370,6 +373,8 @@ describe('environment fallbacks, and flags beating them', () => {
     // The signal-specific variable is a complete URL, used as-is (no /v1/metrics appended).
     ...C('otlpEndpoint', ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'], 'http://collector:4318/custom/path', ['--otlp-endpoint', 'http://127.0.0.1:4000/v1/metrics'], (c) => c.telemetry.metricsUrl, 'http://collector:4318/custom/path', 'http://127.0.0.1:4000/v1/metrics'),
     ...C('otlpProtocol', ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], 'http/json', ['--otlp-protocol', 'http/protobuf'], (c) => c.telemetry.protocol, 'http/json', 'http/protobuf'),
+    // The variable is shared with other instrumentations: values for them are ignored.
+    ...C('semconvOptIn', ['OTEL_SEMCONV_STABILITY_OPT_IN'], 'http, gen_ai_latest_experimental', ['--semconv-opt-in', 'database'], (c) => c.semconv, 'latest', 'v1_41'),
     ...C('metricsExporter', ['OTEL_METRICS_EXPORTER'], ' Prometheus ', ['--metrics-exporter', 'otlp'], (c) => c.telemetry.exporters, { otlp: false, prometheus: true }, { otlp: true, prometheus: false }),
     ...C('metricsExporter', ['OTEL_METRICS_EXPORTER'], 'none', ['--metrics-exporter', 'prometheus,otlp'], (c) => c.telemetry.exporters, { otlp: false, prometheus: false }, { otlp: true, prometheus: true }),
     ...C(

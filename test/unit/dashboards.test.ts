@@ -134,6 +134,14 @@ function analyse(expr: string): Analysis {
       if (calls.pop() === undefined) problems.push(`unbalanced ")" at ${token.at}`);
       continue;
     }
+    // A selector without a metric name names its series with `__name__=~"a|b"` (either set of names).
+    if (token.kind === 'block' && token.text.startsWith('{') && tokens[index - 1]?.kind !== 'ident') {
+      const names = /__name__\s*=~?\s*"([^"]*)"/.exec(token.text)?.[1];
+      if (names === undefined) problems.push(`selector without a metric name at ${token.at}`);
+      const isRange = next?.kind === 'block' && next.text.startsWith('[');
+      for (const name of names?.split('|') ?? []) metrics.push({ name, enclosedBy: calls[calls.length - 1], isRange });
+      continue;
+    }
     if (token.kind !== 'ident') continue;
     const name = token.text;
     if (GROUPING.has(name)) {
@@ -375,7 +383,8 @@ describe('panel queries', () => {
   test('quantiles come from histogram_quantile over the rate of _bucket series, grouped by le', () => {
     const quantileQueries = queries.filter(({ expr }) => expr.includes('histogram_quantile'));
     expect(quantileQueries.length).toBeGreaterThan(0);
-    for (const { expr } of quantileQueries) expect(expr).toMatch(/histogram_quantile\([0-9.]+, sum by \(le(, [a-z_]+)*\) \(rate\([a-z_]+_bucket\{/);
+    // The buckets of either set of names: {__name__=~"a_bucket|b_bucket", ...}.
+    for (const { expr } of quantileQueries) expect(expr).toMatch(/histogram_quantile\([0-9.]+, sum by \(le(, [a-z_]+)*\) \(rate\(\{__name__=~"[a-z_]+_bucket(\|[a-z_]+_bucket)*"/);
   });
 });
 

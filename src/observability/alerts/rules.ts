@@ -4,14 +4,16 @@
  * when the committed file drifts, and promtool unit-tests every alert
  * (prometheus/tests/genai-sidecar.rules.test.yml).
  *
- * Series and label names come from the one place that derives them (PROM, LABEL, COLLECTOR).
+ * Series and label names come from the one place that derives them (PROM, READ, LABEL, COLLECTOR);
+ * per-call series are read under either set of GenAI metric names (READ), so the rules hold for
+ * sidecars on the v1.41 conventions and for those opted in to the newer ones.
  * Counters and histograms are only read through rate()/increase(), never as raw cumulative
  * values, which restart from zero with every pod.
  */
 import { Document } from 'yaml';
 import { COLLECTOR, COLLECTOR_JOB } from '../../telemetry/collectorNames';
 import { ERROR_TYPE } from '../../telemetry/names';
-import { LABEL, PROM, type HistogramSeries } from '../../telemetry/prometheusNames';
+import { LABEL, PROM, READ, seriesSelector, type SeriesSet } from '../../telemetry/prometheusNames';
 
 export type Severity = 'warning' | 'critical';
 
@@ -69,20 +71,20 @@ const WHO = `{{ $labels.${LABEL.namespace} }}/{{ $labels.${LABEL.workload} }}`;
 const WHAT = `{{ $labels.${LABEL.provider} }} {{ $labels.${LABEL.requestModel} }}`;
 
 /** Guard for ratios and percentiles: enough calls in the window to mean something. */
-function enoughCalls(histogram: HistogramSeries): string {
-  return `sum ${by(WORKLOAD_MODEL)} (increase(${histogram.count}[${CALL_WINDOW}])) >= ${MIN_CALLS_PER_WINDOW}`;
+function enoughCalls(counts: SeriesSet): string {
+  return `sum ${by(WORKLOAD_MODEL)} (increase(${seriesSelector(counts)}[${CALL_WINDOW}])) >= ${MIN_CALLS_PER_WINDOW}`;
 }
 
 function errorRatioHigh(): AlertRule {
-  const all = `sum ${by(WORKLOAD_MODEL)} (rate(${PROM.operationDuration.count}[${CALL_WINDOW}]))`;
+  const all = `sum ${by(WORKLOAD_MODEL)} (rate(${seriesSelector(READ.calls)}[${CALL_WINDOW}]))`;
   // `!~"cancelled|"` keeps failures only: series without error_type are successes, and a client
   // hanging up is the client's choice, not a provider failure.
-  const failed = `sum ${by(WORKLOAD_MODEL)} (rate(${PROM.operationDuration.count}{${LABEL.errorType}!~"${ERROR_TYPE.cancelled}|"}[${CALL_WINDOW}]))`;
+  const failed = `sum ${by(WORKLOAD_MODEL)} (rate(${seriesSelector(READ.calls, [`${LABEL.errorType}!~"${ERROR_TYPE.cancelled}|"`])}[${CALL_WINDOW}]))`;
   // `or 0 * all` gives healthy groups a 0 instead of no result at all.
   const signal = `(\n${indent(failed)}\n  or\n${indent(`0 * ${all}`)}\n)\n/\n${all}`;
   return {
     alert: 'GenAIErrorRatioHigh',
-    expr: `(\n${indent(signal)}\n) > ${ERROR_RATIO_THRESHOLD}\nand\n${enoughCalls(PROM.operationDuration)}`,
+    expr: `(\n${indent(signal)}\n) > ${ERROR_RATIO_THRESHOLD}\nand\n${enoughCalls(READ.calls)}`,
     signal,
     for: '5m',
     labels: { severity: 'critical' },
@@ -91,20 +93,20 @@ function errorRatioHigh(): AlertRule {
       description:
         `{{ $value | humanizePercentage }} of calls failed over the last ${CALL_WINDOW} ` +
         `(threshold ${percent(ERROR_RATIO_THRESHOLD)}, cancellations excluded). ` +
-        `The ${LABEL.errorType} label of ${PROM.operationDuration.count} says which errors (HTTP status, timeout, connection_error).`,
+        `The ${LABEL.errorType} label of ${READ.calls.names.join(' (or ')}) says which errors (HTTP status, timeout, connection_error).`,
     },
   };
 }
 
-function p95(histogram: HistogramSeries): string {
-  return `histogram_quantile(0.95, sum ${by([...WORKLOAD_MODEL, 'le'])} (rate(${histogram.bucket}[${CALL_WINDOW}])))`;
+function p95(buckets: SeriesSet): string {
+  return `histogram_quantile(0.95, sum ${by([...WORKLOAD_MODEL, 'le'])} (rate(${seriesSelector(buckets)}[${CALL_WINDOW}])))`;
 }
 
 function durationP95High(): AlertRule {
-  const signal = p95(PROM.operationDuration);
+  const signal = p95(READ.durationBuckets);
   return {
     alert: 'GenAIOperationDurationP95High',
-    expr: `${signal} > ${DURATION_P95_SECONDS}\nand\n${enoughCalls(PROM.operationDuration)}`,
+    expr: `${signal} > ${DURATION_P95_SECONDS}\nand\n${enoughCalls(READ.calls)}`,
     signal,
     for: '15m',
     labels: { severity: 'warning' },
@@ -118,10 +120,10 @@ function durationP95High(): AlertRule {
 }
 
 function timeToFirstChunkP95High(): AlertRule {
-  const signal = p95(PROM.timeToFirstChunk);
+  const signal = p95(READ.timeToFirstChunkBuckets);
   return {
     alert: 'GenAITimeToFirstChunkP95High',
-    expr: `${signal} > ${TIME_TO_FIRST_CHUNK_P95_SECONDS}\nand\n${enoughCalls(PROM.timeToFirstChunk)}`,
+    expr: `${signal} > ${TIME_TO_FIRST_CHUNK_P95_SECONDS}\nand\n${enoughCalls(READ.firstChunks)}`,
     signal,
     for: '15m',
     labels: { severity: 'warning' },
@@ -159,7 +161,7 @@ function rateLimitHeadroomLow(): AlertRule {
   const signal = `min ${by(RATE_LIMIT_SCOPE)} (\n  ${PROM.rateLimitRemaining} / ${PROM.rateLimitLimit}\n)`;
   // The gauges hold the last value seen; once calls stop the window resets unseen, so only
   // alert while the workload is still calling that upstream.
-  const calling = `sum ${by(WORKLOAD_UPSTREAM)} (rate(${PROM.operationDuration.count}[5m])) > 0`;
+  const calling = `sum ${by(WORKLOAD_UPSTREAM)} (rate(${seriesSelector(READ.calls)}[5m])) > 0`;
   return {
     alert: 'GenAIRateLimitHeadroomLow',
     expr: `${signal} < ${RATE_LIMIT_HEADROOM_RATIO}\nand ${on(WORKLOAD_UPSTREAM)}\n${calling}`,
@@ -180,14 +182,14 @@ function metricsAbsent(): AlertRule {
   // each interval, so a live pipeline with any past traffic always has this series.
   return {
     alert: 'GenAISidecarMetricsAbsent',
-    expr: `absent_over_time(${PROM.operationDuration.count}[${ABSENT_WINDOW}])`,
-    signal: `count(present_over_time(${PROM.operationDuration.count}[${ABSENT_WINDOW}]))`,
+    expr: `absent_over_time(${seriesSelector(READ.calls)}[${ABSENT_WINDOW}])`,
+    signal: `count(present_over_time(${seriesSelector(READ.calls)}[${ABSENT_WINDOW}]))`,
     for: '5m',
     labels: { severity: 'warning' },
     annotations: {
       summary: 'No genai-sidecar metrics reach Prometheus',
       description:
-        `No ${PROM.operationDuration.count} series for ${ABSENT_WINDOW}. Either no sidecar has served a call since it started, ` +
+        `No ${READ.calls.names.join(' or ')} series for ${ABSENT_WINDOW}. Either no sidecar has served a call since it started, ` +
         `or the pipeline is broken: sidecar OTLP export, the collector, or its remote write to Prometheus.`,
     },
   };

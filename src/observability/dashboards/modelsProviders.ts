@@ -3,10 +3,10 @@
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { TOKEN_DETAIL_TYPE, TOKEN_TYPE } from '../../telemetry/names';
-import { LABEL, PROM } from '../../telemetry/prometheusNames';
+import { LABEL, PROM, READ } from '../../telemetry/prometheusNames';
 import { buildDashboard } from './frame';
 import { pieChartPanel, timeSeriesPanel, UNIT } from './panels';
-import { equals, increase, perHour, quantile, rate, ratio, sum } from './promql';
+import { increase, perHour, quantile, rate, ratio, sum, tokenDetail, tokens } from './promql';
 import { SCOPE } from './variables';
 
 export const MODELS_PROVIDERS_UID = 'genai-models-providers';
@@ -15,12 +15,12 @@ const scope = SCOPE.call;
 const byModel = [LABEL.requestModel];
 const modelLegend = `{{${LABEL.requestModel}}}`;
 
-function tokensPerSecond(tokenType: string): string {
-  return sum(rate(PROM.tokenUsage.sum, [...scope, equals(LABEL.tokenType, tokenType)]), byModel);
+function tokensPerSecond(tokenType: (typeof TOKEN_TYPE)[keyof typeof TOKEN_TYPE]): string {
+  return sum(tokens(rate, scope, tokenType), byModel);
 }
 
-function detailPerSecond(detailType: string): string {
-  return sum(rate(PROM.tokenDetail, [...scope, equals(LABEL.tokenDetailType, detailType)]), byModel);
+function detailPerSecond(detailType: (typeof TOKEN_DETAIL_TYPE)[keyof typeof TOKEN_DETAIL_TYPE]): string {
+  return sum(tokenDetail(rate, scope, detailType), byModel);
 }
 
 export function modelsProvidersDashboard(): Dashboard {
@@ -84,21 +84,21 @@ export function modelsProvidersDashboard(): Dashboard {
         description: '95th percentile of the whole call duration, per model.',
         unit: UNIT.seconds,
         width: 12,
-        targets: [{ expr: quantile(0.95, PROM.operationDuration.bucket, scope, byModel), legend: modelLegend }],
+        targets: [{ expr: quantile(0.95, READ.durationBuckets, scope, byModel), legend: modelLegend }],
       }),
       timeSeriesPanel({
         title: 'Time per output chunk p95 by model',
         description: 'Streaming calls only: 95th percentile of the gap between output chunks after the first, per model.',
         unit: UNIT.seconds,
         width: 12,
-        targets: [{ expr: quantile(0.95, PROM.timePerOutputChunk.bucket, scope, byModel), legend: modelLegend }],
+        targets: [{ expr: quantile(0.95, READ.timePerOutputChunkBuckets, scope, byModel), legend: modelLegend }],
       }),
       timeSeriesPanel({
         title: 'Request rate by provider and operation',
         description: 'Calls per second per provider and operation (chat, embeddings, ...).',
         unit: UNIT.requestsPerSecond,
         width: 12,
-        targets: [{ expr: sum(rate(PROM.operationDuration.count, scope), [LABEL.provider, LABEL.operation]), legend: `{{${LABEL.provider}}} {{${LABEL.operation}}}` }],
+        targets: [{ expr: sum(rate(READ.calls, scope), [LABEL.provider, LABEL.operation]), legend: `{{${LABEL.provider}}} {{${LABEL.operation}}}` }],
       }),
       pieChartPanel({
         title: 'Cost by model in range',

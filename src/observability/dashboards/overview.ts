@@ -2,15 +2,15 @@
  * Overview: traffic, errors, latency, tokens and spend of the selected workloads at a glance.
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { LABEL, PROM } from '../../telemetry/prometheusNames';
+import { LABEL, PROM, READ } from '../../telemetry/prometheusNames';
 import { buildDashboard } from './frame';
 import { barGaugePanel, statPanel, timeSeriesPanel, UNIT } from './panels';
-import { increase, notEquals, orZeroLike, perHour, quantile, rate, ratio, sum, topk } from './promql';
+import { increase, notEquals, orZeroLike, perHour, quantile, rate, ratio, sum, tokens, topk } from './promql';
 import { SCOPE } from './variables';
 
 export const OVERVIEW_UID = 'genai-overview';
 
-const calls = PROM.operationDuration.count;
+const calls = READ.calls;
 const scope = SCOPE.call;
 const failed = [...scope, notEquals(LABEL.errorType, '')];
 const TOP_MODELS = 10;
@@ -53,7 +53,7 @@ export function overviewDashboard(): Dashboard {
         description: '95th percentile of the whole call duration, from the request reaching the sidecar to the last response byte.',
         unit: UNIT.seconds,
         width: 6,
-        targets: [{ expr: quantile(0.95, PROM.operationDuration.bucket, scope), legend: 'p95' }],
+        targets: [{ expr: quantile(0.95, READ.durationBuckets, scope), legend: 'p95' }],
       }),
       statPanel({
         title: 'Cost in range',
@@ -83,8 +83,8 @@ export function overviewDashboard(): Dashboard {
         unit: UNIT.seconds,
         width: 12,
         targets: [
-          { expr: quantile(0.5, PROM.operationDuration.bucket, scope), legend: 'p50' },
-          { expr: quantile(0.95, PROM.operationDuration.bucket, scope), legend: 'p95' },
+          { expr: quantile(0.5, READ.durationBuckets, scope), legend: 'p50' },
+          { expr: quantile(0.95, READ.durationBuckets, scope), legend: 'p95' },
         ],
       }),
       timeSeriesPanel({
@@ -93,8 +93,8 @@ export function overviewDashboard(): Dashboard {
         unit: UNIT.seconds,
         width: 12,
         targets: [
-          { expr: quantile(0.5, PROM.timeToFirstChunk.bucket, scope), legend: 'p50' },
-          { expr: quantile(0.95, PROM.timeToFirstChunk.bucket, scope), legend: 'p95' },
+          { expr: quantile(0.5, READ.timeToFirstChunkBuckets, scope), legend: 'p50' },
+          { expr: quantile(0.95, READ.timeToFirstChunkBuckets, scope), legend: 'p95' },
         ],
       }),
       timeSeriesPanel({
@@ -102,7 +102,7 @@ export function overviewDashboard(): Dashboard {
         description: 'Tokens per second as reported by the providers. Input includes cached tokens, output includes reasoning tokens.',
         unit: UNIT.count,
         width: 12,
-        targets: [{ expr: sum(rate(PROM.tokenUsage.sum, scope), [LABEL.tokenType]), legend: `{{${LABEL.tokenType}}}` }],
+        targets: [{ expr: sum(tokens(rate, scope), [LABEL.tokenType]), legend: `{{${LABEL.tokenType}}}` }],
       }),
       timeSeriesPanel({
         title: 'Cost per hour by provider',

@@ -6,7 +6,7 @@
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { COLLECTOR, COLLECTOR_JOB } from '../../telemetry/collectorNames';
-import { LABEL, PROM } from '../../telemetry/prometheusNames';
+import { LABEL, PROM, READ } from '../../telemetry/prometheusNames';
 import { buildDashboard } from './frame';
 import { statPanel, timeSeriesPanel, UNIT } from './panels';
 import { count, equals, max, orZeroLike, rate, selector, sum } from './promql';
@@ -27,7 +27,7 @@ const byWorkload = [LABEL.namespace, LABEL.workload];
  * every series each interval, traffic or not. Counted per instance (service.instance.id).
  */
 function activeSidecars(by: readonly string[]): string {
-  return count(count(rate(PROM.operationDuration.count, sidecar), [...by, LABEL.instance]), by);
+  return count(count(rate(READ.calls, sidecar), [...by, LABEL.instance]), by);
 }
 
 const queueSize = selector(COLLECTOR.exporterQueueSize, collector);

@@ -4,7 +4,7 @@
  * they carry no model label, so the model filter does not apply to them.
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { LABEL, PROM } from '../../telemetry/prometheusNames';
+import { LABEL, PROM, READ } from '../../telemetry/prometheusNames';
 import { buildDashboard } from './frame';
 import { statPanel, timeSeriesPanel, UNIT } from './panels';
 import { equals, max, min, notEquals, orZeroLike, rate, ratio, selector, sum } from './promql';
@@ -15,7 +15,7 @@ export const RATE_LIMITS_ERRORS_UID = 'genai-ratelimits-errors';
 /** HTTP status a provider answers with when a rate limit is hit. */
 const TOO_MANY_REQUESTS = '429';
 
-const calls = PROM.operationDuration.count;
+const calls = READ.calls;
 const scope = SCOPE.call;
 const limitScope = SCOPE.provider;
 const byLimit = [LABEL.provider, LABEL.rateLimitResource];

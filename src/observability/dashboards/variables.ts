@@ -12,7 +12,7 @@ import {
   type VariableModel,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Builder } from '@grafana/grafana-foundation-sdk/cog';
-import { LABEL, PROM } from '../../telemetry/prometheusNames';
+import { LABEL, READ } from '../../telemetry/prometheusNames';
 import { DATASOURCE_NAME, DATASOURCE_REF, DATASOURCE_TYPE, DATASOURCE_UID, DATASOURCE_VARIABLE } from './datasource';
 import { matchesVariable, selector, type Matcher } from './promql';
 
@@ -46,7 +46,7 @@ export const SCOPE = {
 } as const;
 
 /** Every sidecar call is counted here, so it knows every namespace, workload, provider, model. */
-const CALL_SERIES = PROM.operationDuration.count;
+const CALL_SERIES = READ.calls;
 
 function labelValues(label: string, matchers: readonly Matcher[]): string {
   return `label_values(${selector(CALL_SERIES, matchers)}, ${label})`;
@@ -70,7 +70,7 @@ function filterVariable(name: string, query: string, description: string): Build
 function datasourceVariable(): Builder<VariableModel> {
   return new DatasourceVariableBuilder(VAR.datasource)
     .label('Data source')
-    .description('Prometheus that receives the sidecars\' metrics from the OpenTelemetry Collector.')
+    .description('Prometheus with the sidecars\' metrics (remote-written by the OpenTelemetry Collector, or scraped from the sidecars).')
     .type(DATASOURCE_TYPE)
     .current({ text: DATASOURCE_NAME, value: DATASOURCE_UID });
 }

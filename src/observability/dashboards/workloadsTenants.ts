@@ -4,10 +4,10 @@
  * `$header_label` variable.
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { LABEL, PROM } from '../../telemetry/prometheusNames';
+import { LABEL, PROM, READ } from '../../telemetry/prometheusNames';
 import { buildDashboard } from './frame';
 import { barGaugePanel, timeSeriesPanel, UNIT } from './panels';
-import { increase, perHour, rate, sum, topk } from './promql';
+import { increase, perHour, rate, sum, tokens, topk } from './promql';
 import { headerLabelVariable, SCOPE, VAR } from './variables';
 
 export const WORKLOADS_TENANTS_UID = 'genai-workloads-tenants';
@@ -47,14 +47,14 @@ export function workloadsTenantsDashboard(): Dashboard {
         description: 'Input plus output tokens per second, per workload.',
         unit: UNIT.count,
         width: 12,
-        targets: [{ expr: sum(rate(PROM.tokenUsage.sum, scope), byWorkload), legend: workloadLegend }],
+        targets: [{ expr: sum(tokens(rate, scope), byWorkload), legend: workloadLegend }],
       }),
       timeSeriesPanel({
         title: 'Request rate by workload',
         description: 'Calls per second, per workload.',
         unit: UNIT.requestsPerSecond,
         width: 12,
-        targets: [{ expr: sum(rate(PROM.operationDuration.count, scope), byWorkload), legend: workloadLegend }],
+        targets: [{ expr: sum(rate(READ.calls, scope), byWorkload), legend: workloadLegend }],
       }),
       timeSeriesPanel({
         title: `Cost per hour by ${headerLabel}`,
@@ -77,14 +77,14 @@ export function workloadsTenantsDashboard(): Dashboard {
         description: 'Input and output tokens per second, per value of the chosen header label.',
         unit: UNIT.count,
         width: 12,
-        targets: [{ expr: sum(rate(PROM.tokenUsage.sum, scope), [headerLabel, LABEL.tokenType]), legend: `${headerLegend} {{${LABEL.tokenType}}}` }],
+        targets: [{ expr: sum(tokens(rate, scope), [headerLabel, LABEL.tokenType]), legend: `${headerLegend} {{${LABEL.tokenType}}}` }],
       }),
       timeSeriesPanel({
         title: `Request rate by ${headerLabel}`,
         description: 'Calls per second, per value of the chosen header label.',
         unit: UNIT.requestsPerSecond,
         width: 12,
-        targets: [{ expr: sum(rate(PROM.operationDuration.count, scope), byHeader), legend: headerLegend }],
+        targets: [{ expr: sum(rate(READ.calls, scope), byHeader), legend: headerLegend }],
       }),
     ],
   });
