@@ -6,7 +6,6 @@
  * the cluster can reach it: it holds few connections, gives each a couple of seconds, and
  * answers only GET and HEAD.
  */
-import { once } from 'node:events';
 import http from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MetricsPage } from '../telemetry/pullEndpoint';
@@ -66,13 +65,12 @@ export function createAdminServer(readiness: Readiness, limits: AdminLimits, end
  */
 async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, page: NonNullable<AdminEndpoints['metrics']>, onError: AdminEndpoints['onMetricsError']): Promise<void> {
   try {
-    const { contentType, slices } = await page(req.headers.accept);
+    const { contentType, slices, release } = await page(req.headers.accept);
     res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
     if (req.method === 'HEAD') return void res.end();
     for (const slice of slices) {
       if (res.destroyed) return;
-      // A scraper that goes away mid-page ends the wait too ('close'), not only 'drain'.
-      if (!res.write(slice)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(slice, () => release(slice))) await drainedOrClosed(res);
       await nextTurn();
     }
     res.end();
@@ -81,6 +79,19 @@ async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse,
     if (!res.headersSent) reply(res, 500, { status: 'metrics collection failed' });
     else res.destroy();
   }
+}
+
+/** The socket's buffer drained, or the scraper went away mid-page; both listeners removed after. */
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function reply(res: http.ServerResponse, status: number, body: object, extra: Record<string, string> = {}): void {

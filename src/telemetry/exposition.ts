@@ -11,6 +11,7 @@
  */
 import Negotiator from 'negotiator';
 import { exposeProtobuf } from './expositionProto';
+import { SLICE_BYTES, SlicePool } from './slicePool';
 
 export type ExpositionFormat = 'text' | 'openmetrics' | 'protobuf';
 
@@ -34,6 +35,8 @@ export interface LabelSet {
   textBytes?: Buffer;
   /** The protobuf `label` fields, filled on first use (expositionProto.ts). */
   protoBytes?: Buffer;
+  /** Encoded protobuf Metric messages of this label set, by family, with the values they hold. */
+  protoMetrics?: Map<string, { count: number; value: number; bytes: Buffer }>;
 }
 
 /** The label set of `pairs`, sorted by name so one set always renders the same. */
@@ -101,8 +104,6 @@ function header(family: Family, format: ExpositionFormat): string {
   return text;
 }
 
-/** A slice is handed to the caller once it holds this much (a few hundred series of histograms). */
-const SLICE_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 
 /**
@@ -111,13 +112,17 @@ const NEWLINE = 0x0a;
  * garbage collector and in encoding the strings for the socket (measured with --cpu-prof).
  */
 class SliceWriter {
-  private buffer = Buffer.allocUnsafe(SLICE_BYTES);
+  private buffer: Buffer;
   length = 0;
+
+  constructor(private readonly pool: SlicePool) {
+    this.buffer = pool.take();
+  }
 
   private room(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     this.full.push(this.buffer.subarray(0, this.length));
-    this.buffer = Buffer.allocUnsafe(Math.max(SLICE_BYTES, bytes));
+    this.buffer = this.pool.take(bytes);
     this.length = 0;
   }
 
@@ -145,11 +150,16 @@ class SliceWriter {
     this.length += 1;
   }
 
+  /** The buffer being filled goes back to the pool (the page is complete). */
+  done(): void {
+    this.pool.release(this.buffer);
+  }
+
   /** Everything written so far, as slices; the writer starts empty again. */
   take(): Buffer[] {
     const out = [...this.full, this.buffer.subarray(0, this.length)];
     this.full = [];
-    this.buffer = Buffer.allocUnsafe(SLICE_BYTES);
+    this.buffer = this.pool.take();
     this.length = 0;
     return out;
   }
@@ -221,9 +231,9 @@ function writeHistogram(out: SliceWriter, pieces: FamilyPieces, labels: Buffer, 
  * The exposition of `families` in slices of bytes: the caller writes each and may let other work
  * run between them, so a large scrape never holds the event loop for long.
  */
-export function* expose(families: readonly Family[], format: ExpositionFormat): Generator<Buffer> {
-  if (format === 'protobuf') return yield* exposeProtobuf(families);
-  const out = new SliceWriter();
+export function* expose(families: readonly Family[], format: ExpositionFormat, pool = new SlicePool()): Generator<Buffer> {
+  if (format === 'protobuf') return yield* exposeProtobuf(families, pool);
+  const out = new SliceWriter(pool);
   for (const family of families) {
     if (family.series.length === 0) continue;
     out.text(header(family, format));
@@ -242,6 +252,7 @@ export function* expose(families: readonly Family[], format: ExpositionFormat): 
   }
   if (format === 'openmetrics') out.ascii('# EOF\n');
   if (out.length > 0 || out.full.length > 0) yield* out.take().filter((slice) => slice.length > 0);
+  out.done();
 }
 
 /** What `/metrics` offers, in the order taken when a client states no preference (any type, or no Accept). */

@@ -5,7 +5,7 @@
  * (push only) the path does not exist.
  */
 import type { AddressInfo } from 'node:net';
-import type http from 'node:http';
+import http from 'node:http';
 import { createAdminServer, type AdminEndpoints } from '../../src/proxy/admin';
 
 async function serve(endpoints: AdminEndpoints): Promise<{ url: string; server: http.Server }> {
@@ -22,17 +22,18 @@ test('the page streams slice by slice, and timers run between slices', async () 
   const ticksSeen: number[] = [];
   let ticks = 0;
   const timer = setInterval(() => (ticks += 1), 0);
-  function* slices(): Generator<string> {
+  function* slices(): Generator<Buffer> {
     for (let index = 0; index < SLICES; index += 1) {
       rendered += 1;
       ticksSeen.push(ticks);
       // ~0.5 ms of work per slice, like a slice of 200 histogram series.
       const until = performance.now() + 0.5;
       while (performance.now() < until);
-      yield `s${index} 1\n`;
+      yield Buffer.from(`s${index} 1\n`);
     }
   }
-  const { url, server } = await serve({ metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', slices: slices() }) });
+  const released: Buffer[] = [];
+  const { url, server } = await serve({ metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', slices: slices(), release: (slice) => released.push(slice) }) });
   try {
     const response = await fetch(`${url}/metrics`);
     const text = await response.text();
@@ -40,6 +41,9 @@ test('the page streams slice by slice, and timers run between slices', async () 
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(text.split('\n').filter(Boolean)).toHaveLength(SLICES);
     expect(rendered).toBe(SLICES);
+    // Every slice is handed back for reuse once the socket has sent it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(released).toHaveLength(SLICES);
     // The 0 ms interval fired between slices, many times over: the page never held the loop.
     expect(ticksSeen[SLICES - 1]! - ticksSeen[0]!).toBeGreaterThan(SLICES / 2);
   } finally {
@@ -55,8 +59,9 @@ test('HEAD gets the headers only, and nothing is rendered', async () => {
       contentType: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
       slices: (function* () {
         rendered += 1;
-        yield 'x 1\n';
+        yield Buffer.from('x 1\n');
       })(),
+      release: () => undefined,
     }),
   });
   try {
@@ -76,7 +81,7 @@ test('a collection that fails is a 500, reported once, and the port keeps servin
   const { url, server } = await serve({
     metrics: async (accept) => {
       if (fail) throw new Error('collection failed');
-      return { contentType: 'text/plain', slices: [`ok ${accept === undefined ? 0 : 1}\n`] };
+      return { contentType: 'text/plain', slices: [Buffer.from(`ok ${accept === undefined ? 0 : 1}\n`)], release: () => undefined };
     },
     onMetricsError: (error) => errors.push(error),
   });
@@ -99,9 +104,10 @@ test('a slice that throws midway cuts the answer (no silent truncation) and is r
     metrics: async () => ({
       contentType: 'text/plain',
       slices: (function* () {
-        yield 'a 1\n';
+        yield Buffer.from('a 1\n');
         throw new Error('render failed');
       })(),
+      release: () => undefined,
     }),
     onMetricsError: (error) => errors.push(error),
   });
@@ -119,6 +125,39 @@ test('without a page source (push only) /metrics is not found, and the 404 lists
     const response = await fetch(`${url}/metrics`);
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({ status: 'not found', endpoints: ['/healthz', '/readyz'] });
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test('a large page under backpressure streams whole, and waiting for the socket leaves no listeners behind', async () => {
+  const slice = Buffer.alloc(64 * 1024, 'x');
+  let waitedForDrain = 0;
+  let mostListeners = 0;
+  const { url, server } = await serve({
+    metrics: async () => ({
+      contentType: 'text/plain',
+      slices: (function* () {
+        for (let index = 0; index < 200; index += 1) yield slice;
+      })(),
+      release: () => undefined,
+    }),
+  });
+  server.on('request', (_req, res: http.ServerResponse) => {
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    res.write = ((...args: unknown[]) => {
+      const accepted = write(...args);
+      if (!accepted) waitedForDrain += 1;
+      mostListeners = Math.max(mostListeners, res.listenerCount('close'), res.listenerCount('drain'), res.listenerCount('error'));
+      return accepted;
+    }) as typeof res.write;
+  });
+  try {
+    const body = Buffer.from(await (await fetch(`${url}/metrics`)).arrayBuffer());
+    expect(body.length).toBe(200 * slice.length);
+    expect(waitedForDrain).toBeGreaterThan(10);
+    // One wait's listeners at a time (a race of two events.once() left one per wait).
+    expect(mostListeners).toBeLessThan(5);
   } finally {
     await closeServer(server);
   }
