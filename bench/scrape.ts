@@ -10,7 +10,7 @@ import { runTimedLoop } from './clients/timedLoop';
 import type { BenchEnvironment } from './environment';
 import { proxiedUrls } from './environment';
 import { CHAT_REQUEST, REQUEST_HEADERS } from './lib/payloads';
-import { clockTicksPerSecond, readCpuTicks } from './lib/procfs';
+import { clockTicksPerSecond, readCpuTicks, readMainThreadSchedstat } from './lib/procfs';
 import type { ScrapeFigures } from './lib/results';
 import { summarize } from './lib/stats';
 
@@ -19,6 +19,8 @@ export const SCRAPE_TENANTS = 10;
 const SCRAPES = 60;
 const WARM_UP_SCRAPES = 5;
 const LOOP_MS = 3_000;
+/** Scrapes timed right after a call to every label set, so every series changed since the last. */
+const CHANGED_SCRAPES = 5;
 const LOOP_MAX_REQUESTS = 100_000;
 
 function post(url: string, agent: http.Agent, body: string, tenant: string): Promise<number> {
@@ -107,13 +109,16 @@ export async function measureScrape(env: BenchEnvironment, log: (message: string
   const pid = sidecar.child.pid;
   try {
     const url = proxiedUrls(sidecar.url).json;
-    for (let model = 0; model < SCRAPE_MODELS; model += 1) {
-      const body = CHAT_REQUEST.replace('"gpt-4o-mini"', `"model-${model}"`);
-      for (let tenant = 0; tenant < SCRAPE_TENANTS; tenant += 1) {
-        const status = await post(url, agent, body, `tenant-${tenant}`);
-        if (status !== 200) throw new Error(`populating calls answered ${status}`);
+    const callEveryLabelSet = async (): Promise<void> => {
+      for (let model = 0; model < SCRAPE_MODELS; model += 1) {
+        const body = CHAT_REQUEST.replace('"gpt-4o-mini"', `"model-${model}"`);
+        for (let tenant = 0; tenant < SCRAPE_TENANTS; tenant += 1) {
+          const status = await post(url, agent, body, `tenant-${tenant}`);
+          if (status !== 200) throw new Error(`populating calls answered ${status}`);
+        }
       }
-    }
+    };
+    await callEveryLabelSet();
     const metricsUrl = `${sidecar.adminUrl}/metrics`;
     const text = (await scrape(metricsUrl, scrapeAgent, SCRAPE_ACCEPT.openmetrics)).body.toString('utf8');
     const labelSets = new Set(text.split('\n').filter((line) => line.startsWith('gen_ai_client_operation_duration_seconds_count{'))).size;
@@ -123,12 +128,22 @@ export async function measureScrape(env: BenchEnvironment, log: (message: string
     const quiet = summarize((await loop()).latenciesMs);
     const formats: ScrapeFigures['formats'] = [];
     for (const [format, accept] of Object.entries(SCRAPE_ACCEPT)) {
-      formats.push(await measureFormat(pid, metricsUrl, scrapeAgent, format, accept, loop));
+      const figures = await measureFormat(pid, metricsUrl, scrapeAgent, format, accept, loop);
+      // The same page when every series changed since the previous scrape (nothing to reuse).
+      const changedMs: number[] = [];
+      for (let index = 0; index < CHANGED_SCRAPES; index += 1) {
+        await callEveryLabelSet();
+        const before = readMainThreadSchedstat(pid)?.onCpuNs;
+        await scrape(metricsUrl, scrapeAgent, accept);
+        const after = readMainThreadSchedstat(pid)?.onCpuNs;
+        if (before !== undefined && after !== undefined) changedMs.push((after - before) / 1e6);
+      }
+      formats.push({ ...figures, cpuMsPerChangedScrape: summarize(changedMs)?.p50 });
     }
     const figures: ScrapeFigures = { labelSets, samples, loopP99Ms: quiet?.p99, loopMaxMs: quiet?.max, formats };
     for (const f of formats) {
       log(
-        `scrape of ${labelSets} label sets (${samples} samples) as ${f.format}: ${f.pageKiB.toFixed(0)} KiB, sidecar CPU ${f.cpuMsPerScrape?.toFixed(2)} ms per scrape, wall p50 ${f.wallMsP50?.toFixed(1)} ms; ` +
+        `scrape of ${labelSets} label sets (${samples} samples) as ${f.format}: ${f.pageKiB.toFixed(0)} KiB, sidecar CPU ${f.cpuMsPerScrape?.toFixed(2)} ms per scrape (${f.cpuMsPerChangedScrape?.toFixed(2)} ms with every series changed), wall p50 ${f.wallMsP50?.toFixed(1)} ms; ` +
           `1-conn p99 ${quiet?.p99.toFixed(3)} ms quiet, ${f.loopP99WhileScrapedMs?.toFixed(3)} ms with ${f.scrapesDuringLoop} scrapes alongside (max ${quiet?.max.toFixed(2)} / ${f.loopMaxWhileScrapedMs?.toFixed(2)} ms)`,
       );
     }

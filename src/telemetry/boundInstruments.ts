@@ -45,6 +45,24 @@ export interface CounterHandle {
   add(value: number): void;
 }
 
+/** A histogram series as recorded, read in place (its arrays change with the next call). */
+export interface LiveHistogramSeries {
+  readonly attributes: Attributes;
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+}
+
+export interface LiveCounterSeries {
+  readonly attributes: Attributes;
+  readonly value: number;
+}
+
+/** One instrument's series for a reader that renders them itself, without a collection's copies. */
+export type LiveInstrument =
+  | { kind: 'histogram'; definition: MetricDefinition; bounds: readonly number[]; series: readonly LiveHistogramSeries[] }
+  | { kind: 'counter'; definition: MetricDefinition; series: readonly LiveCounterSeries[] };
+
 class HistogramSeries implements HistogramHandle {
   readonly counts: number[];
   sum = 0;
@@ -109,7 +127,8 @@ abstract class Instrument<S> {
     return created;
   }
 
-  protected all(): S[] {
+  /** Every series, the overflow one last. */
+  all(): S[] {
     const list = [...this.series.values()];
     if (this.overflow !== undefined) list.push(this.overflow);
     return list;
@@ -122,6 +141,10 @@ abstract class Instrument<S> {
 export class BoundHistogram extends Instrument<HistogramSeries> {
   /** One array for every point of every collection: readers and exporters only read it. */
   private readonly boundaries: number[];
+
+  get bounds(): readonly number[] {
+    return this.boundaries;
+  }
 
   constructor(definition: MetricDefinition) {
     super(definition);
@@ -195,6 +218,20 @@ export class BoundInstrumentsProducer implements MetricProducer {
     const instrument = new BoundCounter(definition);
     this.instruments.push(instrument);
     return instrument;
+  }
+
+  /**
+   * The series as they are now, without copies: for the pull endpoint, which renders each series
+   * in one synchronous step (so its counts, sum and count agree) and would otherwise make a
+   * collection's garbage on every scrape. Histogram series without a value are left out, as in
+   * `collect()`.
+   */
+  live(): LiveInstrument[] {
+    return this.instruments.map((instrument) =>
+      instrument instanceof BoundHistogram
+        ? { kind: 'histogram', definition: instrument.definition, bounds: instrument.bounds, series: instrument.all().filter((series) => series.count > 0) }
+        : { kind: 'counter', definition: instrument.definition, series: instrument.all() },
+    );
   }
 
   collect(): Promise<CollectionResult> {

@@ -35,8 +35,13 @@ export interface LabelSet {
   textBytes?: Buffer;
   /** The protobuf `label` fields, filled on first use (expositionProto.ts). */
   protoBytes?: Buffer;
-  /** Encoded protobuf Metric messages of this label set, by family, with the values they hold. */
-  protoMetrics?: Map<string, { count: number; value: number; bytes: Buffer }>;
+}
+
+/** A series' encoded protobuf Metric and the values it holds, kept on the series (expositionProto.ts). */
+export interface ProtoCache {
+  count: number;
+  value: number;
+  bytes: Buffer;
 }
 
 /** The label set of `pairs`, sorted by name so one set always renders the same. */
@@ -48,6 +53,7 @@ export function labelSetOf(pairs: Iterable<readonly [string, string]>): LabelSet
 export interface ScalarSeries {
   labels: LabelSet;
   value: number;
+  protoCache?: ProtoCache;
 }
 
 export interface HistogramSeries {
@@ -58,6 +64,7 @@ export interface HistogramSeries {
   counts: readonly number[];
   sum: number;
   count: number;
+  protoCache?: ProtoCache;
 }
 
 export type Family =

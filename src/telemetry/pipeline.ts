@@ -15,7 +15,7 @@ import type { OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-
 import type { AggregationTemporality, IMetricReader, MeterProvider, MetricProducer, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../log/logger';
 import { redactUrl } from '../log/redact';
-import { BoundInstrumentsProducer } from './boundInstruments';
+import { BoundInstrumentsProducer, type LiveInstrument } from './boundInstruments';
 import { METER_NAME, RESOURCE_ATTR } from './names';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -61,10 +61,11 @@ export interface TelemetryPipeline {
   warmUpSteps(): Array<() => void>;
   resource: Record<string, string>;
   /**
-   * The current cumulative state for `/metrics`, through the pull reader (which reads the same
-   * instruments as the OTLP export); undefined when the prometheus exporter is off.
+   * The current cumulative state for `/metrics`, the same instruments the OTLP export reads: the
+   * SDK's through the pull reader, the per-call bound instruments' series read in place (a
+   * collection would copy every series on every scrape). Undefined when the prometheus exporter is off.
    */
-  collectForPull(): Promise<ResourceMetrics> | undefined;
+  collectForPull(): Promise<{ resourceMetrics: ResourceMetrics; live: LiveInstrument[] }> | undefined;
   /** Export whatever is pending now (used at shutdown and by tests); starts the SDK side if needed. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -103,7 +104,8 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
       );
     }
     if (config.exporters.prometheus) {
-      pullReader = createPullReader(sdk, [boundInstruments]);
+      // The bound instruments are read in place by collectForPull(), not through this reader.
+      pullReader = createPullReader(sdk, []);
       readers.push(pullReader);
     }
     const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
@@ -131,7 +133,7 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
     collectForPull: () => {
       if (!config.exporters.prometheus) return undefined;
       start();
-      return (pullReader as PullReader).collect().then((result) => result.resourceMetrics);
+      return (pullReader as PullReader).collect().then((result) => ({ resourceMetrics: result.resourceMetrics, live: boundInstruments.live() }));
     },
     flush: () => start().forceFlush(),
     shutdown: () => start().shutdown(),

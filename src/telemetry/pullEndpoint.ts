@@ -23,7 +23,8 @@ export function createMetricsPages(telemetry: Pick<TelemetryPipeline, 'collectFo
     const format = negotiateFormat(accept);
     const collected = telemetry.collectForPull();
     if (collected === undefined) throw new Error('the prometheus exporter is off');
-    const families = view.families(await collected);
+    const { resourceMetrics, live } = await collected;
+    const families = view.families(resourceMetrics, live);
     return { contentType: CONTENT_TYPE[format], slices: expose(families, format, pool), release: (slice) => pool.release(slice) };
   };
 }

@@ -14,6 +14,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { LiveCounterSeries, LiveHistogramSeries, LiveInstrument } from './boundInstruments';
 import type { Family, HistogramSeries, LabelSet, ScalarSeries } from './exposition';
 import { labelSetOf } from './exposition';
 import { ATTR, METRICS } from './names';
@@ -78,13 +79,128 @@ export class ScrapeView {
     this.kept = new Set([...KEPT_ATTRIBUTES, ...headerAttributes]);
   }
 
-  families(resourceMetrics: ResourceMetrics): Family[] {
+  /**
+   * `resourceMetrics`: a collection of the SDK's instruments; `live`: the bound instruments' series
+   * read in place (the per-call metrics, nearly all of a page), see boundInstruments.ts.
+   */
+  families(resourceMetrics: ResourceMetrics, live: readonly LiveInstrument[] = []): Family[] {
     this.promote(resourceMetrics.resource.attributes);
     const families = new Map<string, Family>();
+    for (const instrument of live) this.addLive(families, instrument);
     for (const scope of resourceMetrics.scopeMetrics) {
       for (const metric of scope.metrics) this.addMetric(families, metric);
     }
     return [this.targetInfo(resourceMetrics.resource.attributes), ...families.values()];
+  }
+
+  /** A live series' view, kept from one scrape to the next: its values are read at render time. */
+  private readonly liveViews = new WeakMap<object, HistogramSeries | ScalarSeries>();
+  /**
+   * Each instrument's views as of the last scrape. An instrument's series are only ever added, so
+   * with as many series as then and nothing merged, the same views serve again: a scrape of an
+   * unchanged set of series does no per-series work here.
+   */
+  private readonly lastViews = new Map<string, { count: number; merged: boolean; series: Family['series'] }>();
+
+  private addLive(families: Map<string, Family>, instrument: LiveInstrument): void {
+    const name = prometheusName(instrument.definition);
+    // Each bound instrument has a family of its own; were one shared, nothing would be reused.
+    if (families.has(name)) return void this.addLiveSeries(families, instrument);
+    const last = this.lastViews.get(instrument.definition.name);
+    if (last !== undefined && !last.merged && last.count === instrument.series.length) {
+      families.set(name, { ...this.liveFamily(instrument, name), series: last.series } as Family);
+      return;
+    }
+    const merged = this.addLiveSeries(families, instrument);
+    this.lastViews.set(instrument.definition.name, { count: instrument.series.length, merged, series: families.get(name)?.series ?? [] });
+  }
+
+  private liveFamily(instrument: LiveInstrument, name: string): Family {
+    const unit = unitSuffix(instrument.definition.unit);
+    const base = { help: instrument.definition.description, ...(unit === undefined ? {} : { unit }) };
+    return instrument.kind === 'histogram' ? { kind: 'histogram', name, ...base, series: [] } : { kind: 'counter', name, ...base, series: [] };
+  }
+
+  /** The instrument's views into its family; true when some of its points collapsed into one. */
+  private addLiveSeries(families: Map<string, Family>, instrument: LiveInstrument): boolean {
+    let merged = false;
+    const { definition } = instrument;
+    const inScope = IN_SCOPE.test(definition.name);
+    const name = prometheusName(definition);
+    if (instrument.kind === 'histogram') {
+      const family = families.get(name) ?? this.liveFamily(instrument, name);
+      if (family.kind !== 'histogram') return merged;
+      families.set(name, family);
+      const byLabels = new Map(family.series.map((entry) => [entry.labels.text, entry]));
+      for (const live of instrument.series) {
+        const labels = this.labelsOf(live.attributes, inScope);
+        const found = byLabels.get(labels.text);
+        if (found === undefined) {
+          const view = this.histogramView(live, labels, instrument.bounds);
+          byLabels.set(labels.text, view);
+          family.series.push(view);
+        } else {
+          // Points that collapse onto one label set (rare): a snapshot of their sum.
+          const sum: HistogramSeries = { labels: found.labels, bounds: found.bounds, counts: found.counts.map((count, index) => count + (live.counts[index] ?? 0)), sum: found.sum + live.sum, count: found.count + live.count };
+          family.series[family.series.indexOf(found)] = sum;
+          byLabels.set(labels.text, sum);
+          merged = true;
+        }
+      }
+      return merged;
+    }
+    const family = families.get(name) ?? this.liveFamily(instrument, name);
+    if (family.kind !== 'counter') return merged;
+    families.set(name, family);
+    const byLabels = new Map(family.series.map((entry) => [entry.labels.text, entry]));
+    for (const live of instrument.series) {
+      const labels = this.labelsOf(live.attributes, inScope);
+      const found = byLabels.get(labels.text);
+      if (found === undefined) {
+        const view = this.counterView(live, labels);
+        byLabels.set(labels.text, view);
+        family.series.push(view);
+      } else {
+        const sum: ScalarSeries = { labels: found.labels, value: found.value + live.value };
+        family.series[family.series.indexOf(found)] = sum;
+        byLabels.set(labels.text, sum);
+        merged = true;
+      }
+    }
+    return merged;
+  }
+
+  private histogramView(live: LiveHistogramSeries, labels: LabelSet, bounds: readonly number[]): HistogramSeries {
+    const kept = this.liveViews.get(live);
+    if (kept !== undefined && 'bounds' in kept && kept.labels === labels) return kept;
+    const view: HistogramSeries = {
+      labels,
+      bounds,
+      get counts() {
+        return live.counts;
+      },
+      get sum() {
+        return live.sum;
+      },
+      get count() {
+        return live.count;
+      },
+    };
+    this.liveViews.set(live, view);
+    return view;
+  }
+
+  private counterView(live: LiveCounterSeries, labels: LabelSet): ScalarSeries {
+    const kept = this.liveViews.get(live);
+    if (kept !== undefined && !('bounds' in kept) && kept.labels === labels) return kept;
+    const view: ScalarSeries = {
+      labels,
+      get value() {
+        return live.value;
+      },
+    };
+    this.liveViews.set(live, view);
+    return view;
   }
 
   private promote(resource: Attributes): void {

@@ -1,6 +1,7 @@
 import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ValueType } from '@opentelemetry/api';
+import { BoundInstrumentsProducer } from '../../src/telemetry/boundInstruments';
 import type { Family } from '../../src/telemetry/exposition';
 import { METRICS } from '../../src/telemetry/names';
 import { PROM } from '../../src/telemetry/prometheusNames';
@@ -118,4 +119,35 @@ test('label values with quotes or line feeds are escaped once', () => {
   const families = view([scalar(METRICS.cost.name, METRICS.cost.unit, DataPointType.SUM, [{ attributes: { ...BASE, tenant: 'a"b\nc' }, value: 1 }])]);
   expect(family(families, PROM.cost)?.series[0]?.labels.text).toContain('tenant="a\\"b\\nc"');
   expect(family(families, PROM.cost)?.series[0]?.labels.pairs).toContainEqual(['tenant', 'a"b\nc']);
+});
+
+describe('the bound instruments read in place', () => {
+  test('views follow the series between scrapes, are kept across scrapes, and collapsing points are summed', () => {
+    const producer = new BoundInstrumentsProducer({ name: 'test' });
+    const duration = producer.histogram(METRICS.operationDuration);
+    const cost = producer.counter(METRICS.cost);
+    const a = duration.bind('a', () => ({ ...BASE, 'server.port': 443 }));
+    const b = duration.bind('b', () => ({ ...BASE, 'server.port': 8443 }));
+    const c = cost.bind('c', () => ({ ...BASE }));
+    a.record(0.015);
+    c.add(0.5);
+    const scrapeView = new ScrapeView(['tenant']);
+    const input: ResourceMetrics = { resource, scopeMetrics: [] };
+    const first = scrapeView.families(input, producer.live());
+    const firstDuration = family(first, PROM.operationDuration.bucket.replace(/_bucket$/, ''));
+    expect(firstDuration?.series).toHaveLength(1);
+    const view = firstDuration?.series[0];
+    expect(view && 'bounds' in view ? [view.count, view.counts[1]] : undefined).toEqual([1, 1]);
+    // A later call shows in the same view object at render time.
+    a.record(0.015);
+    expect(view && 'bounds' in view ? view.count : undefined).toBe(2);
+    const second = scrapeView.families(input, producer.live());
+    expect(family(second, PROM.operationDuration.bucket.replace(/_bucket$/, ''))?.series[0]).toBe(view);
+    // Another port: the same label set once server.port is dropped, so the two are summed.
+    b.record(5);
+    const third = family(scrapeView.families(input, producer.live()), PROM.operationDuration.bucket.replace(/_bucket$/, ''))?.series;
+    expect(third).toHaveLength(1);
+    expect(third?.[0] && 'bounds' in third[0] ? [third[0].count, third[0].sum] : undefined).toEqual([3, 0.03 + 5]);
+    expect(family(second, PROM.cost)?.series.map((s) => ('value' in s ? s.value : NaN))).toEqual([0.5]);
+  });
 });
