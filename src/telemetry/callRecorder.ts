@@ -230,8 +230,11 @@ export class CallRecorder {
         [ATTR.rateLimitResource]: reading.resource,
       };
       const key = `${call.providerName}\u0000${call.serverAddress}\u0000${reading.resource}`;
-      if (!this.rateLimits.has(key) && this.rateLimits.size >= this.maxRateLimitSeries) continue;
-      this.rateLimits.set(key, { attributes, reading });
+      const previous = this.rateLimits.get(key);
+      if (previous === undefined && this.rateLimits.size >= this.maxRateLimitSeries) continue;
+      // Each gauge keeps the last value seen: an answer that carries the limit but not what is
+      // left (some do) must not make the remaining-gauge vanish until the next full answer.
+      this.rateLimits.set(key, { attributes, reading: previous === undefined ? reading : mergeReadings(previous.reading, reading) });
     }
   }
 
@@ -250,6 +253,16 @@ export class CallRecorder {
       });
     }
   }
+}
+
+/** `next`'s values where it has them, `previous`'s elsewhere. */
+function mergeReadings(previous: RateLimitReading, next: RateLimitReading): RateLimitReading {
+  return {
+    resource: next.resource,
+    limit: next.limit ?? previous.limit,
+    remaining: next.remaining ?? previous.remaining,
+    resetSeconds: next.resetSeconds ?? previous.resetSeconds,
+  };
 }
 
 function counter(meter: Meter, definition: MetricDefinition): Counter {

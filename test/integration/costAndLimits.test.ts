@@ -21,7 +21,7 @@ beforeAll(async () => {
     JSON.stringify({ models: [{ provider: 'ollama', model: 'llama3', match: 'prefix', input_per_mtok: 2, output_per_mtok: 10 }] }),
   );
   harness = await startHarness({
-    routes: ['openai', 'anthropic', 'ollama'],
+    routes: ['openai', 'anthropic', 'ollama', 'groq'],
     flags: { headerAttribute: ['x-test-case=test_case', 'x-tenant=tenant'], maxAttributeValues: '20', prices: priceFile },
   });
 });
@@ -78,6 +78,19 @@ test('rate-limit headroom gauges follow the provider headers', async () => {
   expect(pointsOf(points, METRICS.rateLimitResetSeconds.name, match)[0]?.value).toBeCloseTo(0.002, 6);
   const tokens = { [ATTR.providerName]: 'openai', [ATTR.rateLimitResource]: 'tokens' };
   expect(pointsOf(points, METRICS.rateLimitRemaining.name, tokens)[0]?.value).toBe(149999993);
+});
+
+test('an answer with only some rate-limit headers leaves the other gauges at their last value', async () => {
+  const send = async (headers: Record<string, string>): Promise<void> => {
+    harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/json', ...headers }, chunks: ['{"model":"m","usage":{"prompt_tokens":1}}'] });
+    await (await fetch(`${harness.sidecar.url}/groq/openai/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","messages":[]}' })).text();
+  };
+  await send({ 'x-ratelimit-limit-requests': '100', 'x-ratelimit-remaining-requests': '40' });
+  // The next answer says the limit only: what is left stays the last value seen, not gone.
+  await send({ 'x-ratelimit-limit-requests': '120' });
+  const match = { [ATTR.providerName]: 'groq', [ATTR.rateLimitResource]: 'requests' };
+  const points = await harness.metrics((all) => pointsOf(all, METRICS.rateLimitLimit.name, match)[0]?.value === 120);
+  expect(pointsOf(points, METRICS.rateLimitRemaining.name, match).map((point) => point.value)).toEqual([40]);
 });
 
 test('a mapped header takes at most --max-attribute-values distinct values; the rest become _OTHER', async () => {
