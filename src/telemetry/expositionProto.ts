@@ -84,20 +84,15 @@ function labelFields(labels: LabelSet): Buffer {
   return bytes;
 }
 
-/** Content bytes of a Histogram message. */
-function histogramSize(series: HistogramSeries): number {
-  let size = 1 + varintSize(series.count) + 1 + DOUBLE;
+/** Content bytes of a Histogram message with these values. */
+function histogramSize(counts: readonly number[], bucketCount: number, count: number): number {
+  let size = 1 + varintSize(count) + 1 + DOUBLE;
   let cumulative = 0;
-  for (let index = 0; index < series.bounds.length; index += 1) {
-    cumulative += series.counts[index] ?? 0;
+  for (let index = 0; index < bucketCount; index += 1) {
+    cumulative += counts[index] ?? 0;
     size += fieldSize(1 + varintSize(cumulative) + 1 + DOUBLE);
   }
   return size;
-}
-
-/** Content bytes of the Metric message of one series. */
-function metricSize(series: ScalarSeries | HistogramSeries, labels: Buffer): number {
-  return labels.length + ('bounds' in series ? fieldSize(histogramSize(series)) : fieldSize(1 + DOUBLE));
 }
 
 /** Slices of bytes, handed out whole. */
@@ -106,15 +101,13 @@ class Slices {
   private readonly full: Buffer[] = [];
   buffer: Buffer;
 
-  /** Into `pool`'s buffers, or into the one `buffer` given (which must be large enough). */
-  constructor(private readonly pool?: SlicePool, buffer?: Buffer) {
-    this.buffer = buffer ?? (pool as SlicePool).take();
+  constructor(private readonly pool: SlicePool) {
+    this.buffer = pool.take();
   }
 
   /** Room for `bytes` more; a full slice is set aside for the caller. */
   room(bytes: number): void {
     if (this.at + bytes <= this.buffer.length) return;
-    if (this.pool === undefined) throw new Error('an encoded metric outgrew its own size');
     if (this.at > 0) this.full.push(this.buffer.subarray(0, this.at));
     this.buffer = this.pool.take(bytes);
     this.at = 0;
@@ -126,10 +119,6 @@ class Slices {
 
   varint(value: number): void {
     this.at = writeVarint(this.buffer, this.at, value);
-  }
-
-  double(value: number): void {
-    this.at = this.buffer.writeDoubleLE(value, this.at);
   }
 
   bytes(value: Buffer): void {
@@ -153,47 +142,64 @@ class Slices {
  * of encoding them. Holds about one page of memory (2 MB for 1,000 label sets).
  */
 function cachedMetric(family: Family, series: ScalarSeries | HistogramSeries): Buffer {
-  const count = 'bounds' in series ? series.count : 0;
-  const value = 'bounds' in series ? series.sum : series.value;
+  const isHistogram = 'bounds' in series;
+  // Read once: a live series' values are getters (scrapeView.ts).
+  const count = isHistogram ? series.count : 0;
+  const value = isHistogram ? series.sum : series.value;
   const cached = series.protoCache;
   if (cached !== undefined && cached.count === count && (cached.value === value || (Number.isNaN(cached.value) && Number.isNaN(value)))) return cached.bytes;
   const labels = labelFields(series.labels);
-  const size = metricSize(series, labels);
-  const bytes = Buffer.allocUnsafe(fieldSize(size));
-  writeMetric(new Slices(undefined, bytes), series, labels, size, family.kind);
+  const bytes = isHistogram ? encodeHistogram(labels, series.bounds, series.counts, value, count) : encodeScalar(labels, family.kind === 'counter' ? TAG.metricCounter : TAG.metricGauge, value);
   series.protoCache = { count, value, bytes };
   return bytes;
 }
 
-function writeMetric(out: Slices, series: ScalarSeries | HistogramSeries, labels: Buffer, size: number, kind: Family['kind']): void {
-  out.room(fieldSize(size));
-  out.byte(TAG.familyMetric);
-  out.varint(size);
-  out.bytes(labels);
-  if (!('bounds' in series)) {
-    out.byte(kind === 'counter' ? TAG.metricCounter : TAG.metricGauge);
-    out.varint(1 + DOUBLE);
-    out.byte(TAG.value);
-    out.double(series.value);
-    return;
-  }
-  out.byte(TAG.metricHistogram);
-  out.varint(histogramSize(series));
-  out.byte(TAG.sampleCount);
-  out.varint(series.count);
-  out.byte(TAG.sampleSum);
-  out.double(series.sum);
-  // The +Inf bucket is implicit: Prometheus takes it from sample_count.
+/** A `metric` field holding a Counter or Gauge. */
+function encodeScalar(labels: Buffer, valueTag: number, value: number): Buffer {
+  const size = labels.length + fieldSize(1 + DOUBLE);
+  const bytes = Buffer.allocUnsafe(fieldSize(size));
+  let at = 0;
+  bytes[at++] = TAG.familyMetric;
+  at = writeVarint(bytes, at, size);
+  at += labels.copy(bytes, at);
+  bytes[at++] = valueTag;
+  bytes[at++] = 1 + DOUBLE;
+  bytes[at++] = TAG.value;
+  bytes.writeDoubleLE(value, at);
+  return bytes;
+}
+
+/**
+ * A `metric` field holding a classic Histogram, written in one pass over a buffer of its exact
+ * size (the hot loop of a scrape in which every series changed). The +Inf bucket is implicit:
+ * Prometheus takes it from sample_count.
+ */
+function encodeHistogram(labels: Buffer, bounds: readonly number[], counts: readonly number[], sum: number, count: number): Buffer {
+  const histogram = histogramSize(counts, bounds.length, count);
+  const size = labels.length + fieldSize(histogram);
+  const bytes = Buffer.allocUnsafe(fieldSize(size));
+  let at = 0;
+  bytes[at++] = TAG.familyMetric;
+  at = writeVarint(bytes, at, size);
+  at += labels.copy(bytes, at);
+  bytes[at++] = TAG.metricHistogram;
+  at = writeVarint(bytes, at, histogram);
+  bytes[at++] = TAG.sampleCount;
+  at = writeVarint(bytes, at, count);
+  bytes[at++] = TAG.sampleSum;
+  at = bytes.writeDoubleLE(sum, at);
   let cumulative = 0;
-  for (let index = 0; index < series.bounds.length; index += 1) {
-    cumulative += series.counts[index] ?? 0;
-    out.byte(TAG.bucket);
-    out.varint(1 + varintSize(cumulative) + 1 + DOUBLE);
-    out.byte(TAG.cumulativeCount);
-    out.varint(cumulative);
-    out.byte(TAG.upperBound);
-    out.double(series.bounds[index] as number);
+  for (let index = 0; index < bounds.length; index += 1) {
+    cumulative += counts[index] ?? 0;
+    bytes[at++] = TAG.bucket;
+    // A bucket is at most 1 + 8 + 1 + 8 bytes: its length is one varint byte.
+    bytes[at++] = 1 + varintSize(cumulative) + 1 + DOUBLE;
+    bytes[at++] = TAG.cumulativeCount;
+    at = writeVarint(bytes, at, cumulative);
+    bytes[at++] = TAG.upperBound;
+    at = bytes.writeDoubleLE(bounds[index] as number, at);
   }
+  return bytes;
 }
 
 /** The families, each a length-delimited MetricFamily, in slices of about 64 KiB. */
