@@ -1,6 +1,6 @@
 /**
- * Health endpoints on their own port, so probes never compete with (or see) proxied traffic.
- * `/readyz` turns false as soon as shutdown begins, before in-flight calls drain.
+ * Health endpoints and `/metrics` on their own port, so probes and scrapes never compete with (or
+ * see) proxied traffic. `/readyz` turns false as soon as shutdown begins, before in-flight calls drain.
  *
  * In Kubernetes this port listens on the pod network for the kubelet's probes, so anything in
  * the cluster can reach it: it holds few connections, gives each a couple of seconds, and

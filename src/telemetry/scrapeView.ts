@@ -207,6 +207,7 @@ export class ScrapeView {
     if (this.promotedFor === resource) return;
     this.promotedFor = resource;
     this.labelCache = new WeakMap();
+    this.lastViews.clear();
     this.promoted = new Map();
     for (const key of PROMOTED_RESOURCE_ATTRIBUTES) {
       const value = resource[key];
