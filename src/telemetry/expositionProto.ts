@@ -14,7 +14,7 @@
  * back with protobufjs, and test/integration/pullEndpoint.test.ts has a real Prometheus scrape it.
  */
 import type { Family, HistogramSeries, LabelSet, ScalarSeries } from './exposition';
-import { SlicePool } from './slicePool';
+import { PageWriter, SlicePool } from './slicePool';
 
 /** Field tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited). */
 const TAG = {
@@ -95,45 +95,6 @@ function histogramSize(counts: readonly number[], bucketCount: number, count: nu
   return size;
 }
 
-/** Slices of bytes, handed out whole. */
-class Slices {
-  at = 0;
-  private readonly full: Buffer[] = [];
-  buffer: Buffer;
-
-  constructor(private readonly pool: SlicePool) {
-    this.buffer = pool.take();
-  }
-
-  /** Room for `bytes` more; a full slice is set aside for the caller. */
-  room(bytes: number): void {
-    if (this.at + bytes <= this.buffer.length) return;
-    if (this.at > 0) this.full.push(this.buffer.subarray(0, this.at));
-    this.buffer = this.pool.take(bytes);
-    this.at = 0;
-  }
-
-  byte(value: number): void {
-    this.buffer[this.at++] = value;
-  }
-
-  varint(value: number): void {
-    this.at = writeVarint(this.buffer, this.at, value);
-  }
-
-  bytes(value: Buffer): void {
-    this.at += value.copy(this.buffer, this.at);
-  }
-
-  /** Slices set aside so far. */
-  takeFull(): Buffer[] {
-    return this.full.splice(0);
-  }
-
-  rest(): Buffer | undefined {
-    return this.at > 0 ? this.buffer.subarray(0, this.at) : undefined;
-  }
-}
 
 /**
  * A series' `metric` field, kept on the series (the scrape view keeps the same series objects from
@@ -204,7 +165,11 @@ function encodeHistogram(labels: Buffer, bounds: readonly number[], counts: read
 
 /** The families, each a length-delimited MetricFamily, in slices of about 64 KiB. */
 export function* exposeProtobuf(families: readonly Family[], pool = new SlicePool()): Generator<Buffer> {
-  const out = new Slices(pool);
+  const out = new PageWriter(pool);
+  const varint = (value: number): void => {
+    out.room(10);
+    out.at = writeVarint(out.buffer, out.at, value);
+  };
   for (const family of families) {
     if (family.series.length === 0) continue;
     const name = Buffer.from(family.name);
@@ -212,23 +177,19 @@ export function* exposeProtobuf(families: readonly Family[], pool = new SlicePoo
     const metrics = family.series.map((series) => cachedMetric(family, series));
     const head = fieldSize(name.length) + fieldSize(help.length) + 1 + varintSize(METRIC_TYPE[family.kind]);
     const length = metrics.reduce((total, bytes) => total + bytes.length, head);
-    out.room(varintSize(length) + head);
-    out.varint(length);
+    varint(length);
     out.byte(TAG.familyName);
-    out.varint(name.length);
+    varint(name.length);
     out.bytes(name);
     out.byte(TAG.familyHelp);
-    out.varint(help.length);
+    varint(help.length);
     out.bytes(help);
     out.byte(TAG.familyType);
-    out.varint(METRIC_TYPE[family.kind]);
+    varint(METRIC_TYPE[family.kind]);
     for (const bytes of metrics) {
-      out.room(bytes.length);
       out.bytes(bytes);
       yield* out.takeFull();
     }
   }
-  const rest = out.rest();
-  if (rest !== undefined) yield rest;
-  else pool.release(out.buffer);
+  yield* out.finish();
 }

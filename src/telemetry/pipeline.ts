@@ -104,8 +104,7 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
       );
     }
     if (config.exporters.prometheus) {
-      // The bound instruments are read in place by collectForPull(), not through this reader.
-      pullReader = createPullReader(sdk, []);
+      pullReader = createPullReader(sdk);
       readers.push(pullReader);
     }
     const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
@@ -144,7 +143,8 @@ export function startTelemetry(config: TelemetryConfig, logger: Logger, onExport
 /** A reader that collects when asked (a scrape), cumulative like the OTLP export. */
 type PullReader = IMetricReader & { collect(): ReturnType<MetricProducer['collect']> };
 
-function createPullReader(sdk: SdkMetrics, producers: MetricProducer[]): PullReader {
+/** The SDK's own instruments only: collectForPull() reads the bound instruments in place. */
+function createPullReader(sdk: SdkMetrics): PullReader {
   // The SDK's base class does the bookkeeping; on demand there is nothing to flush or stop.
   class OnDemandReader extends sdk.MetricReader {
     protected onForceFlush(): Promise<void> {
@@ -154,7 +154,7 @@ function createPullReader(sdk: SdkMetrics, producers: MetricProducer[]): PullRea
       return Promise.resolve();
     }
   }
-  return new OnDemandReader({ metricProducers: producers });
+  return new OnDemandReader();
 }
 
 /**

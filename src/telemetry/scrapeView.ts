@@ -13,7 +13,7 @@
  * integration test compares both paths on the same traffic in real Prometheus instances.
  */
 import type { Attributes } from '@opentelemetry/api';
-import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { LiveCounterSeries, LiveHistogramSeries, LiveInstrument } from './boundInstruments';
 import type { Family, HistogramSeries, LabelSet, ScalarSeries } from './exposition';
 import { labelSetOf } from './exposition';
@@ -123,51 +123,22 @@ export class ScrapeView {
 
   /** The instrument's views into its family; true when some of its points collapsed into one. */
   private addLiveSeries(families: Map<string, Family>, instrument: LiveInstrument): boolean {
-    let merged = false;
-    const { definition } = instrument;
-    const inScope = IN_SCOPE.test(definition.name);
-    const name = prometheusName(definition);
-    if (instrument.kind === 'histogram') {
-      const family = families.get(name) ?? this.liveFamily(instrument, name);
-      if (family.kind !== 'histogram') return merged;
-      families.set(name, family);
-      const byLabels = new Map(family.series.map((entry) => [entry.labels.text, entry]));
-      for (const live of instrument.series) {
-        const labels = this.labelsOf(live.attributes, inScope);
-        const found = byLabels.get(labels.text);
-        if (found === undefined) {
-          const view = this.histogramView(live, labels, instrument.bounds);
-          byLabels.set(labels.text, view);
-          family.series.push(view);
-        } else {
-          // Points that collapse onto one label set (rare): a snapshot of their sum.
-          const sum: HistogramSeries = { labels: found.labels, bounds: found.bounds, counts: found.counts.map((count, index) => count + (live.counts[index] ?? 0)), sum: found.sum + live.sum, count: found.count + live.count };
-          family.series[family.series.indexOf(found)] = sum;
-          byLabels.set(labels.text, sum);
-          merged = true;
-        }
-      }
-      return merged;
-    }
+    const inScope = IN_SCOPE.test(instrument.definition.name);
+    const name = prometheusName(instrument.definition);
     const family = families.get(name) ?? this.liveFamily(instrument, name);
-    if (family.kind !== 'counter') return merged;
+    if (family.kind !== instrument.kind) return false;
     families.set(name, family);
-    const byLabels = new Map(family.series.map((entry) => [entry.labels.text, entry]));
-    for (const live of instrument.series) {
-      const labels = this.labelsOf(live.attributes, inScope);
-      const found = byLabels.get(labels.text);
-      if (found === undefined) {
-        const view = this.counterView(live, labels);
-        byLabels.set(labels.text, view);
-        family.series.push(view);
-      } else {
-        const sum: ScalarSeries = { labels: found.labels, value: found.value + live.value };
-        family.series[family.series.indexOf(found)] = sum;
-        byLabels.set(labels.text, sum);
-        merged = true;
-      }
+    const labelsOf = (live: { attributes: Attributes }): LabelSet => this.labelsOf(live.attributes, inScope);
+    if (instrument.kind === 'histogram') {
+      return collapse(
+        family.series as HistogramSeries[],
+        instrument.series,
+        labelsOf,
+        (live, labels) => this.histogramView(live, labels, instrument.bounds),
+        (found, live) => addedHistogram(found, live.counts, live.sum, live.count),
+      );
     }
-    return merged;
+    return collapse(family.series as ScalarSeries[], instrument.series, labelsOf, (live, labels) => this.counterView(live, labels), (found, live) => ({ labels: found.labels, value: found.value + live.value }));
   }
 
   private histogramView(live: LiveHistogramSeries, labels: LabelSet, bounds: readonly number[]): HistogramSeries {
@@ -237,12 +208,21 @@ export class ScrapeView {
     const inScope = IN_SCOPE.test(descriptor.name);
     const unit = unitSuffix(descriptor.unit);
     const base = { help: descriptor.description, ...(unit === undefined ? {} : { unit }) };
+    const labelsOf = (point: { attributes: Attributes }): LabelSet => this.labelsOf(point.attributes, inScope);
     if (metric.dataPointType === DataPointType.HISTOGRAM) {
       const name = prometheusName({ name: descriptor.name, unit: descriptor.unit, kind: 'histogram' });
       const family = families.get(name) ?? { kind: 'histogram', name, ...base, series: [] };
       if (family.kind !== 'histogram') return;
       families.set(name, family);
-      mergeHistograms(family.series, metric.dataPoints, (point) => this.labelsOf(point.attributes, inScope));
+      collapse(
+        family.series,
+        metric.dataPoints,
+        labelsOf,
+        // The collection's own arrays: each collection makes new ones, and nothing else holds them.
+        (point, labels) => ({ labels, bounds: point.value.buckets.boundaries, counts: point.value.buckets.counts, sum: point.value.sum ?? 0, count: point.value.count }),
+        // Different bounds under one label set cannot merge; one instrument never has them.
+        (found, point) => (sameBounds(found.bounds, point.value.buckets.boundaries) ? addedHistogram(found, point.value.buckets.counts, point.value.sum ?? 0, point.value.count) : undefined),
+      );
       return;
     }
     if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
@@ -253,7 +233,14 @@ export class ScrapeView {
       if (family.kind !== kind) return;
       families.set(name, family);
       const merge = metric.dataPointType === DataPointType.GAUGE ? (GAUGE_MERGE[descriptor.name] ?? 'min') : 'sum';
-      mergeScalars(family.series as ScalarSeries[], metric.dataPoints, (point) => this.labelsOf(point.attributes, inScope), merge);
+      const combine = merge === 'sum' ? (a: number, b: number) => a + b : merge === 'min' ? Math.min : Math.max;
+      collapse(
+        family.series as ScalarSeries[],
+        metric.dataPoints,
+        labelsOf,
+        (point, labels) => ({ labels, value: point.value }),
+        (found, point) => ({ labels: found.labels, value: combine(found.value, point.value) }),
+      );
     }
     // Exponential histograms: the sidecar records none (the collector sends them apart, unmerged).
   }
@@ -268,46 +255,38 @@ export class ScrapeView {
   }
 }
 
-function mergeScalars(series: ScalarSeries[], points: readonly DataPoint<number>[], labelsOf: (point: DataPoint<number>) => LabelSet, merge: 'sum' | 'min' | 'max'): void {
+/**
+ * One series per label set in `series`: `create` for a label set not there yet, and for one that
+ * is, `merge`'s new object in its place (the one found may be a live view, never changed in place;
+ * undefined leaves it). True when some merged. The collector's aggregate_on_attributes, per scrape.
+ */
+function collapse<T, S extends { labels: LabelSet }>(
+  series: S[],
+  items: Iterable<T>,
+  labelsOf: (item: T) => LabelSet,
+  create: (item: T, labels: LabelSet) => S,
+  merge: (found: S, item: T) => S | undefined,
+): boolean {
   const byLabels = new Map(series.map((entry) => [entry.labels.text, entry]));
-  for (const point of points) {
-    const labels = labelsOf(point);
+  let merged = false;
+  for (const item of items) {
+    const labels = labelsOf(item);
     const found = byLabels.get(labels.text);
-    if (found === undefined) {
-      const created = { labels, value: point.value };
-      byLabels.set(labels.text, created);
-      series.push(created);
-    } else {
-      found.value = merge === 'sum' ? found.value + point.value : merge === 'min' ? Math.min(found.value, point.value) : Math.max(found.value, point.value);
+    const next = found === undefined ? create(item, labels) : merge(found, item);
+    if (next === undefined) continue;
+    if (found === undefined) series.push(next);
+    else {
+      series[series.indexOf(found)] = next;
+      merged = true;
     }
+    byLabels.set(labels.text, next);
   }
+  return merged;
 }
 
-function mergeHistograms(series: HistogramSeries[], points: readonly DataPoint<Histogram>[], labelsOf: (point: DataPoint<Histogram>) => LabelSet): void {
-  const byLabels = new Map(series.map((entry) => [entry.labels.text, entry]));
-  const merged = new Set<HistogramSeries>();
-  for (const point of points) {
-    const labels = labelsOf(point);
-    const { buckets, sum = 0, count } = point.value;
-    const found = byLabels.get(labels.text);
-    if (found === undefined) {
-      // The collection's own arrays: each collection makes new ones, and nothing else holds them.
-      const created: HistogramSeries = { labels, bounds: buckets.boundaries, counts: buckets.counts, sum, count };
-      byLabels.set(labels.text, created);
-      series.push(created);
-    } else if (sameBounds(found.bounds, buckets.boundaries)) {
-      // Copied before the first addition, so no collected point is changed.
-      if (!merged.has(found)) {
-        found.counts = [...found.counts];
-        merged.add(found);
-      }
-      const counts = found.counts as number[];
-      buckets.counts.forEach((value, index) => (counts[index] = (counts[index] ?? 0) + value));
-      found.sum += sum;
-      found.count += count;
-    }
-    // Different bounds under one label set cannot merge; one instrument never has them.
-  }
+/** A snapshot of `found` plus another point's counts, sum and count. */
+function addedHistogram(found: HistogramSeries, counts: readonly number[], sum: number, count: number): HistogramSeries {
+  return { labels: found.labels, bounds: found.bounds, counts: found.counts.map((value, index) => value + (counts[index] ?? 0)), sum: found.sum + sum, count: found.count + count };
 }
 
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {
