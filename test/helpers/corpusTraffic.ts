@@ -3,8 +3,11 @@
  * as recorded), what that traffic must add up to, and dashboard queries made concrete the way
  * Grafana would run them.
  */
+import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
 import { loadCorpus, normalisedTokens, PROVIDER_NAME, ROUTE_FOR_PROVIDER, type CorpusExchange } from './corpus';
 import { splitLines, splitSseEvents, type FakeProvider } from './fakeProvider';
+import type { RunningPrometheus } from './prometheus';
+import { startSidecarProcess, type SidecarProcess, type SidecarProcessOptions } from './sidecarProcess';
 
 export const TENANTS = ['acme', 'globex', 'initech'];
 
@@ -54,4 +57,36 @@ export function withVariables(expr: string, window?: string): string {
     .replace(/\$\{?__range\}?/g, window ?? '5m')
     .replace(/\$\{?(header_label|header|tenant_label|label)\}?/g, 'tenant')
     .replace(/\$\{?[a-zA-Z_][a-zA-Z0-9_]*(:[a-z]+)?\}?/g, '.*');
+}
+
+/** The workloads the pipeline tests run sidecars for, each a pod of namespace `shop` in cluster `test`. */
+export const WORKLOADS = ['checkout', 'search'];
+
+/**
+ * A sidecar process with a route per corpus provider to `provider`, the tenant header mapped, and
+ * the pod identity the collector config promotes; `more` adds or overrides options.
+ */
+export function startCorpusSidecar(
+  provider: FakeProvider,
+  otlpEndpoint: string,
+  exportIntervalMs: number,
+  workload: string,
+  podName: string,
+  more: Partial<SidecarProcessOptions> = {},
+): Promise<SidecarProcess> {
+  return startSidecarProcess({
+    routes: [...new Set(Object.values(ROUTE_FOR_PROVIDER))],
+    providerUrl: provider.url,
+    otlpEndpoint,
+    exportIntervalMs,
+    headerAttributes: ['x-tenant-id=tenant'],
+    resourceAttributes: { 'k8s.namespace.name': 'shop', 'k8s.workload.name': workload, 'k8s.pod.name': podName, 'k8s.cluster.name': 'test' },
+    ...more,
+  });
+}
+
+/** v1.41 token totals in `prometheus` by `provider/type`, as expectedTokens() gives them. */
+export async function tokenTotals(prometheus: RunningPrometheus, at?: number): Promise<Map<string, number>> {
+  const results = await prometheus.query(`sum by (${LABEL.provider}, ${LABEL.tokenType}) (${PROM.tokenUsage.sum})`, at);
+  return new Map(results.map((r) => [`${r.metric[LABEL.provider]}/${r.metric[LABEL.tokenType]}`, Number(r.value[1])]));
 }

@@ -8,7 +8,10 @@
  * intervals over the window; everything else must match exactly. The traffic helper below makes
  * the window start after every series exists, so rates compare real growth from equal first values.
  */
-import { replayCorpus } from './corpusTraffic';
+import { alertRules } from '../../src/observability/alerts/rules';
+import { dashboardQueries } from '../../src/observability/dashboards/render';
+import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
+import { replayCorpus, withVariables } from './corpusTraffic';
 import type { FakeProvider } from './fakeProvider';
 import type { QueryResult, RunningPrometheus } from './prometheus';
 
@@ -128,4 +131,23 @@ export async function replayInWindow(groups: ReadonlyArray<readonly string[]>, p
 /** The rate tolerance for a window of `windowSeconds` sampled every `intervalMs`. */
 export function rateToleranceFor(intervalMs: number, windowSeconds: number): number {
   return (2.5 * intervalMs) / 1000 / windowSeconds;
+}
+
+/** Queries about the collector itself have no counterpart on a route without one. */
+const aboutCollector = (expr: string): boolean => expr.includes('otelcol_') || expr.includes(COLLECTOR_JOB);
+
+/**
+ * Every dashboard panel query and alert signal about the sidecars, named, each made concrete for
+ * a comparison over `window()` (read when the test runs): Grafana's variables for the panels, and
+ * for the alerts their own windows (5m, 10m ...), which would reach back to the series' creation.
+ */
+export function sidecarQueries(window: () => string): { dashboards: Array<[string, () => string]>; alerts: Array<[string, () => string]> } {
+  return {
+    dashboards: dashboardQueries()
+      .filter((query) => !aboutCollector(query.expr))
+      .map((query) => [`${query.dashboard} / ${query.panel}`, () => withVariables(query.expr, window())]),
+    alerts: alertRules()
+      .filter((rule) => !aboutCollector(rule.signal))
+      .map((rule) => [rule.alert, () => rule.signal.replace(/\[\d+[smhdw]\]/g, `[${window()}]`)]),
+  };
 }

@@ -14,12 +14,11 @@ import { alertRules } from '../../src/observability/alerts/rules';
 import { dashboardQueries } from '../../src/observability/dashboards/render';
 import { COLLECTOR, COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
-import { ROUTE_FOR_PROVIDER } from '../helpers/corpus';
-import { expectedTokens, replayCorpus, withVariables } from '../helpers/corpusTraffic';
+import { expectedTokens, replayCorpus, startCorpusSidecar, tokenTotals, withVariables, WORKLOADS } from '../helpers/corpusTraffic';
 import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
 import { dataLossLines, sampleSum, startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
-import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecarProcess';
+import type { SidecarProcess } from '../helpers/sidecarProcess';
 
 jest.setTimeout(180_000);
 
@@ -35,11 +34,6 @@ let collector: RunningCollector;
 let provider: FakeProvider;
 const sidecars: SidecarProcess[] = [];
 
-async function tokenTotals(at?: number): Promise<Map<string, number>> {
-  const results = await prometheus.query(`sum by (${LABEL.provider}, ${LABEL.tokenType}) (${PROM.tokenUsage.sum})`, at);
-  return new Map(results.map((r) => [`${r.metric[LABEL.provider]}/${r.metric[LABEL.tokenType]}`, Number(r.value[1])]));
-}
-
 let evaluateAt: number;
 
 beforeAll(async () => {
@@ -47,19 +41,7 @@ beforeAll(async () => {
   prometheus = await startPrometheus({ scrapeJobs: [] });
   collector = await startCollector({ config: WRITER_CONFIG, remoteWriteUrl: prometheus.remoteWriteUrl });
   await prometheus.setScrapeJobs([{ job: COLLECTOR_JOB, targets: [`127.0.0.1:${collector.ports.metrics}`] }]);
-  const routes = [...new Set(Object.values(ROUTE_FOR_PROVIDER))];
-  for (const [index, workload] of ['checkout', 'search'].entries()) {
-    sidecars.push(
-      await startSidecarProcess({
-        routes,
-        providerUrl: provider.url,
-        otlpEndpoint: collector.otlpHttpUrl,
-        exportIntervalMs: EXPORT_INTERVAL_MS,
-        headerAttributes: ['x-tenant-id=tenant'],
-        resourceAttributes: { 'k8s.namespace.name': 'shop', 'k8s.workload.name': workload, 'k8s.pod.name': `${workload}-${index}`, 'k8s.cluster.name': 'test' },
-      }),
-    );
-  }
+  for (const [index, workload] of WORKLOADS.entries()) sidecars.push(await startCorpusSidecar(provider, collector.otlpHttpUrl, EXPORT_INTERVAL_MS, workload, `${workload}-${index}`));
 
   const [first, second] = sidecars as [SidecarProcess, SidecarProcess];
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -80,7 +62,7 @@ beforeAll(async () => {
   const want = expectedTokens(ROUNDS);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const have = await tokenTotals();
+    const have = await tokenTotals(prometheus);
     if ([...want].every(([key, value]) => have.get(key) === value)) break;
     if (Date.now() > deadline) break; // the test below reports the difference
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -98,7 +80,7 @@ afterAll(async () => {
 });
 
 test('token sums in Prometheus equal the corpus, per provider and token type', async () => {
-  const have = await tokenTotals(evaluateAt);
+  const have = await tokenTotals(prometheus, evaluateAt);
   const want = expectedTokens(ROUNDS);
   expect(Object.fromEntries([...want].map(([key]) => [key, have.get(key)]))).toEqual(Object.fromEntries(want));
 });

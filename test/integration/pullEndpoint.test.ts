@@ -9,16 +9,12 @@
  * must equal the corpus on each, and a sidecar with push off must not load the OTLP exporter.
  */
 import path from 'node:path';
-import { alertRules } from '../../src/observability/alerts/rules';
-import { dashboardQueries } from '../../src/observability/dashboards/render';
-import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
-import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
-import { ROUTE_FOR_PROVIDER } from '../helpers/corpus';
-import { expectedTokens, withVariables } from '../helpers/corpusTraffic';
+import { PROM } from '../../src/telemetry/prometheusNames';
+import { expectedTokens, startCorpusSidecar, tokenTotals, WORKLOADS } from '../helpers/corpusTraffic';
 import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
 import { startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
-import { QueryComparer, rateToleranceFor, replayInWindow } from '../helpers/queryComparison';
+import { QueryComparer, rateToleranceFor, replayInWindow, sidecarQueries } from '../helpers/queryComparison';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecarProcess';
 
 jest.setTimeout(180_000);
@@ -38,28 +34,11 @@ let evaluateAt: number;
 let window: string;
 let comparer: QueryComparer;
 
-async function tokenTotals(prometheus: RunningPrometheus, at?: number): Promise<Map<string, number>> {
-  const results = await prometheus.query(`sum by (${LABEL.provider}, ${LABEL.tokenType}) (${PROM.tokenUsage.sum})`, at);
-  return new Map(results.map((r) => [`${r.metric[LABEL.provider]}/${r.metric[LABEL.tokenType]}`, Number(r.value[1])]));
-}
-
 beforeAll(async () => {
   provider = await startFakeProvider();
   pushed = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
   collector = await startCollector({ config: WRITER_CONFIG, remoteWriteUrl: pushed.remoteWriteUrl });
-  const routes = [...new Set(Object.values(ROUTE_FOR_PROVIDER))];
-  for (const [index, workload] of ['checkout', 'search'].entries()) {
-    sidecars.push(
-      await startSidecarProcess({
-        routes,
-        providerUrl: provider.url,
-        otlpEndpoint: collector.otlpHttpUrl,
-        exportIntervalMs: INTERVAL_MS,
-        headerAttributes: ['x-tenant-id=tenant'],
-        resourceAttributes: { 'k8s.namespace.name': 'shop', 'k8s.workload.name': workload, 'k8s.pod.name': `${workload}-${index}`, 'k8s.cluster.name': 'test' },
-      }),
-    );
-  }
+  for (const [index, workload] of WORKLOADS.entries()) sidecars.push(await startCorpusSidecar(provider, collector.otlpHttpUrl, INTERVAL_MS, workload, `${workload}-${index}`));
   const targets = sidecars.map((sidecar) => new URL(sidecar.adminUrl).host);
   // Scraping from before the first call (setScrapeJobs waits for a first scrape of every target).
   scrapedOpenMetrics = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
@@ -141,27 +120,23 @@ test('each scraper got the format it asked for, and the protobuf page is the sma
   }
 });
 
-/** Queries about the collector itself have no counterpart on a path without one. */
-const aboutCollector = (expr: string): boolean => expr.includes('otelcol_') || expr.includes(COLLECTOR_JOB);
+const queries = sidecarQueries(() => window);
 
 describe('every dashboard query about the sidecars answers the same on both paths', () => {
-  const queries = dashboardQueries().filter((query) => !aboutCollector(query.expr));
   test('there are queries to compare, and most return data', async () => {
-    expect(queries.length).toBeGreaterThan(20);
-    const withData = await Promise.all(queries.map(async (query) => (await pushed.query(withVariables(query.expr, window), evaluateAt)).length > 0));
-    expect(withData.filter(Boolean).length).toBeGreaterThan(queries.length * 0.8);
+    expect(queries.dashboards.length).toBeGreaterThan(20);
+    const withData = await Promise.all(queries.dashboards.map(async ([, expr]) => (await pushed.query(expr(), evaluateAt)).length > 0));
+    expect(withData.filter(Boolean).length).toBeGreaterThan(queries.dashboards.length * 0.8);
   });
-  test.each(queries.map((query) => [`${query.dashboard} / ${query.panel}`, query.expr] as const))('%s', async (_name, query) => {
-    const expr = withVariables(query, window);
+  test.each(queries.dashboards)('%s', async (_name, query) => {
+    const expr = query();
     expect({ expr, problems: await comparer.compare(expr) }).toEqual({ expr, problems: [] });
   });
 });
 
 describe('every alert signal about the sidecars answers the same on both paths', () => {
-  const rules = alertRules().filter((rule) => !aboutCollector(rule.signal));
-  // Their windows (5m, 10m ...) would reach back to the series' creation; the test's window does not.
-  test.each(rules.map((rule) => [rule.alert, rule.signal] as const))('%s', async (_name, query) => {
-    const signal = query.replace(/\[\d+[smhdw]\]/g, `[${window}]`);
+  test.each(queries.alerts)('%s', async (_name, query) => {
+    const signal = query();
     expect({ signal, problems: await comparer.compare(signal) }).toEqual({ signal, problems: [] });
   });
 });

@@ -10,23 +10,18 @@
  * compared by their series only; a series that is 0 on one side and absent on the other is equal
  * (the newer conventions record 0 for a token count a call did not report, v1.41 nothing).
  */
-import { alertRules } from '../../src/observability/alerts/rules';
-import { dashboardQueries } from '../../src/observability/dashboards/render';
-import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { LATEST_METRICS, SEMCONV } from '../../src/telemetry/names';
 import { LABEL, PROM, PROM_LATEST, prometheusName } from '../../src/telemetry/prometheusNames';
-import { ROUTE_FOR_PROVIDER } from '../helpers/corpus';
-import { expectedTokens, withVariables } from '../helpers/corpusTraffic';
+import { expectedTokens, startCorpusSidecar, WORKLOADS } from '../helpers/corpusTraffic';
 import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
 import { startCollector, WRITER_CONFIG, type RunningCollector } from '../helpers/otelcol';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
-import { QueryComparer, rateToleranceFor, replayInWindow } from '../helpers/queryComparison';
-import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecarProcess';
+import { QueryComparer, rateToleranceFor, replayInWindow, sidecarQueries } from '../helpers/queryComparison';
+import type { SidecarProcess } from '../helpers/sidecarProcess';
 
 jest.setTimeout(180_000);
 
 const INTERVAL_MS = 250;
-const WORKLOADS = ['checkout', 'search'];
 
 let provider: FakeProvider;
 let collector: RunningCollector;
@@ -41,17 +36,10 @@ beforeAll(async () => {
   provider = await startFakeProvider();
   latest = await startPrometheus({ scrapeIntervalMs: INTERVAL_MS });
   collector = await startCollector({ config: WRITER_CONFIG, remoteWriteUrl: latest.remoteWriteUrl });
-  const routes = [...new Set(Object.values(ROUTE_FOR_PROVIDER))];
   for (const set of ['v141', 'latest'] as const) {
     for (const [index, workload] of WORKLOADS.entries()) {
       sidecars[set].push(
-        await startSidecarProcess({
-          routes,
-          providerUrl: provider.url,
-          otlpEndpoint: collector.otlpHttpUrl,
-          exportIntervalMs: INTERVAL_MS,
-          headerAttributes: ['x-tenant-id=tenant'],
-          resourceAttributes: { 'k8s.namespace.name': 'shop', 'k8s.workload.name': workload, 'k8s.pod.name': `${workload}-${set}-${index}`, 'k8s.cluster.name': 'test' },
+        await startCorpusSidecar(provider, collector.otlpHttpUrl, INTERVAL_MS, workload, `${workload}-${set}-${index}`, {
           extraArgs: ['--metrics-exporter', set === 'v141' ? 'prometheus' : 'otlp'],
           env: set === 'latest' ? { [SEMCONV.optInVariable]: `http,${SEMCONV.optInValue}` } : {},
         }),
@@ -120,24 +108,22 @@ test('token counters of the newer set add up to the corpus, as the v1.41 histogr
   }
 });
 
-const aboutCollector = (expr: string): boolean => expr.includes('otelcol_') || expr.includes(COLLECTOR_JOB);
+const queries = sidecarQueries(() => window);
 
 describe('every dashboard query answers the same on either set', () => {
-  const queries = dashboardQueries().filter((query) => !aboutCollector(query.expr));
   test('most of them return data from the newer set', async () => {
-    const withData = await Promise.all(queries.map(async (query) => (await latest.query(withVariables(query.expr, window), evaluateAt)).length > 0));
-    expect(withData.filter(Boolean).length).toBeGreaterThan(queries.length * 0.8);
+    const withData = await Promise.all(queries.dashboards.map(async ([, expr]) => (await latest.query(expr(), evaluateAt)).length > 0));
+    expect(withData.filter(Boolean).length).toBeGreaterThan(queries.dashboards.length * 0.8);
   });
-  test.each(queries.map((query) => [`${query.dashboard} / ${query.panel}`, query.expr] as const))('%s', async (_name, query) => {
-    const expr = withVariables(query, window);
+  test.each(queries.dashboards)('%s', async (_name, query) => {
+    const expr = query();
     expect({ expr, problems: await comparer.compare(expr) }).toEqual({ expr, problems: [] });
   });
 });
 
 describe('every alert signal answers the same on either set', () => {
-  const rules = alertRules().filter((rule) => !aboutCollector(rule.signal));
-  test.each(rules.map((rule) => [rule.alert, rule.signal] as const))('%s', async (_name, query) => {
-    const signal = query.replace(/\[\d+[smhdw]\]/g, `[${window}]`);
+  test.each(queries.alerts)('%s', async (_name, query) => {
+    const signal = query();
     expect({ signal, problems: await comparer.compare(signal) }).toEqual({ signal, problems: [] });
   });
 });
