@@ -120,16 +120,19 @@ describe('secrets never leave', () => {
     const calls = (all: ReceivedPoint[]): number => pointsOf(all, METRICS.operationDuration.name).reduce((n, p) => n + (p.count ?? 0), 0);
     const points = await harness.metrics((all) => calls(all) >= corpus.length);
     expect(points.length).toBeGreaterThan(0);
-    // ... but no exported byte, no byte of /metrics (either format) and no log line carries any of them.
+    // ... but no exported byte, no byte of /metrics (any format) and no log line carries any of them.
     const exported = harness.receiver.bodies().map((body) => body.toString('latin1')).join('\n');
     const scraped = await Promise.all(
-      ['text/plain;version=0.0.4', 'application/openmetrics-text;version=1.0.0'].map((accept) =>
-        fetch(`${harness.sidecar.adminUrl}/metrics`, { headers: { accept } }).then((response) => response.text()),
+      ['text/plain;version=0.0.4', 'application/openmetrics-text;version=1.0.0', 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited'].map((accept) =>
+        fetch(`${harness.sidecar.adminUrl}/metrics`, { headers: { accept } }).then(async (response) => Buffer.from(await response.arrayBuffer()).toString('latin1')),
       ),
     );
     const logs = harness.logLines.join('');
     expect(exported.length).toBeGreaterThan(1000);
-    for (const page of scraped) expect(page).toContain(`_count{`);
+    // Every page carries the calls: the text formats as labelled samples, protobuf as the family.
+    const [text, openMetrics, protobuf] = scraped as [string, string, string];
+    for (const page of [text, openMetrics]) expect(page).toContain(`_count{`);
+    expect(protobuf).toContain('gen_ai_client_operation_duration_seconds');
     for (const canary of Object.values(CANARY)) {
       expect({ canary, inMetrics: exported.includes(canary) }).toEqual({ canary, inMetrics: false });
       for (const page of scraped) expect({ canary, inScrape: page.includes(canary) }).toEqual({ canary, inScrape: false });
