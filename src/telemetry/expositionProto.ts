@@ -100,7 +100,10 @@ function histogramSize(counts: readonly number[], bucketCount: number, count: nu
  * A series' `metric` field, kept on the series (the scrape view keeps the same series objects from
  * one scrape to the next) and written again only when its values changed: most series of a sidecar
  * with many label sets do not change between two scrapes, and copying their bytes costs a fraction
- * of encoding them. Holds about one page of memory (2 MB for 1,000 label sets).
+ * of encoding them. Holds about one page of memory (2 MB for 1,000 label sets). A changed series
+ * is written over its kept bytes when its size is the same (nearly always: only a varint growing a
+ * byte changes it), so a scrape in which every series changed leaves no 2 MB of garbage behind.
+ * A concurrent scrape that already sized this family still copies a complete, same-length message.
  */
 function cachedMetric(family: Family, series: ScalarSeries | HistogramSeries): Buffer {
   const isHistogram = 'bounds' in series;
@@ -110,15 +113,26 @@ function cachedMetric(family: Family, series: ScalarSeries | HistogramSeries): B
   const cached = series.protoCache;
   if (cached !== undefined && cached.count === count && (cached.value === value || (Number.isNaN(cached.value) && Number.isNaN(value)))) return cached.bytes;
   const labels = labelFields(series.labels);
-  const bytes = isHistogram ? encodeHistogram(labels, series.bounds, series.counts, value, count) : encodeScalar(labels, family.kind === 'counter' ? TAG.metricCounter : TAG.metricGauge, value);
-  series.protoCache = { count, value, bytes };
+  const reuse = cached?.bytes;
+  const bytes = isHistogram
+    ? encodeHistogram(labels, series.bounds, series.counts, value, count, reuse)
+    : encodeScalar(labels, family.kind === 'counter' ? TAG.metricCounter : TAG.metricGauge, value, reuse);
+  if (cached === undefined) series.protoCache = { count, value, bytes };
+  else {
+    cached.count = count;
+    cached.value = value;
+    cached.bytes = bytes;
+  }
   return bytes;
 }
 
+/** `reuse` when it has exactly `bytes` bytes, else a new buffer. */
+const bufferOf = (bytes: number, reuse: Buffer | undefined): Buffer => (reuse !== undefined && reuse.length === bytes ? reuse : Buffer.allocUnsafe(bytes));
+
 /** A `metric` field holding a Counter or Gauge. */
-function encodeScalar(labels: Buffer, valueTag: number, value: number): Buffer {
+function encodeScalar(labels: Buffer, valueTag: number, value: number, reuse?: Buffer): Buffer {
   const size = labels.length + fieldSize(1 + DOUBLE);
-  const bytes = Buffer.allocUnsafe(fieldSize(size));
+  const bytes = bufferOf(fieldSize(size), reuse);
   let at = 0;
   bytes[at++] = TAG.familyMetric;
   at = writeVarint(bytes, at, size);
@@ -135,10 +149,10 @@ function encodeScalar(labels: Buffer, valueTag: number, value: number): Buffer {
  * size (the hot loop of a scrape in which every series changed). The +Inf bucket is implicit:
  * Prometheus takes it from sample_count.
  */
-function encodeHistogram(labels: Buffer, bounds: readonly number[], counts: readonly number[], sum: number, count: number): Buffer {
+function encodeHistogram(labels: Buffer, bounds: readonly number[], counts: readonly number[], sum: number, count: number, reuse?: Buffer): Buffer {
   const histogram = histogramSize(counts, bounds.length, count);
   const size = labels.length + fieldSize(histogram);
-  const bytes = Buffer.allocUnsafe(fieldSize(size));
+  const bytes = bufferOf(fieldSize(size), reuse);
   let at = 0;
   bytes[at++] = TAG.familyMetric;
   at = writeVarint(bytes, at, size);
