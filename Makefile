@@ -26,8 +26,10 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 install: $(NODE_MODULES_STAMP)
 
+# The bin is executable, as `npm link` and `npx genai-sidecar` run it through its shebang.
 build: install
 	npx tsc -p tsconfig.json
+	@chmod +x dist/src/cli/main.js
 
 # Node flags as in the image's entrypoint (src/cli/runtimeFlags.ts; a test keeps them equal).
 RUNTIME_NODE_FLAGS := --max-semi-space-size=2 --heap-growing-percent=15 --liftoff-only

@@ -138,6 +138,9 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     otlp: config.telemetry.exporters.otlp ? redactUrl(config.telemetry.metricsUrl) : 'off',
     metrics: config.telemetry.exporters.prometheus ? `${adminUrl}/metrics` : 'off',
     semconv: config.semconv === 'latest' ? SEMCONV.optInValue : 'v1.41',
+    // Which process serves, and with which node flags (src/cli/launcher.ts may have relaunched it).
+    pid: process.pid,
+    node_flags: process.execArgv.join(' '),
   });
 
   let stopping: Promise<void> | undefined;

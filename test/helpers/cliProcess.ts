@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { RUNTIME_NODE_FLAGS } from '../../src/cli/runtimeFlags';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const CLI_MAIN = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -50,9 +51,14 @@ export interface CliProcess {
   kill(): void;
 }
 
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): CliProcess {
+/**
+ * `nodeFlags` defaults to the runtime flags, as the image's entrypoint passes them, so the child
+ * is the sidecar itself (its pid is the one to measure); pass [] to go through the relaunch
+ * (src/cli/launcher.ts).
+ */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), nodeFlags: readonly string[] = RUNTIME_NODE_FLAGS): CliProcess {
   const main = requireBuiltCli();
-  const child = spawn(process.execPath, [main, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, main, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (text: string) => (out += text));
