@@ -9,14 +9,15 @@ PROMETHEUS_BIN := .cache/prometheus-$(PROMETHEUS_VERSION)/bin/prometheus
 # The OTLP exporter loads `http` with a dynamic import, which jest only allows with this flag.
 JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWarning
 
-.PHONY: help install build run test generate prometheus-tools collector demo demo-down bench bench-build bench-tools soak audit clean
+.PHONY: help install build run test generate prometheus-tools collector demo demo-local demo-local-build demo-down bench bench-build bench-tools soak audit clean
 
 help:
 	@echo "make run        start the sidecar with its defaults (builds first)"
 	@echo "make test       run every test, as CI does (builds the collector and Prometheus, fetches nginx first)"
 	@echo "make collector  build our OpenTelemetry Collector (collector/builder-config.yaml) into .cache/otelcol"
 	@echo "make generate   rewrite generated files (dashboards, alert rules, docs, k8s copies)"
-	@echo "make demo       the whole pipeline in Docker with fake traffic (needs a Docker engine)"
+	@echo "make demo-local fake provider, two sidecars, traffic and Prometheus with the alert rules, on loopback (no Docker)"
+	@echo "make demo       the whole pipeline in Docker with fake traffic and Grafana (needs a Docker engine)"
 	@echo "make bench      loopback benchmark: direct vs sidecar vs nginx (ARGS=--quick)"
 	@echo "make soak       5-minute steady-rate soak: RSS, open fds, event-loop lag"
 
@@ -50,7 +51,7 @@ prometheus-tools: $(PROMETHEUS_BIN)
 collector:
 	@bash scripts/build-collector.sh >/dev/null
 
-test: build prometheus-tools collector bench-tools
+test: build prometheus-tools collector bench-tools demo-local-build
 	NODE_OPTIONS='$(JEST_NODE_OPTIONS)' npx jest
 
 generate: build
@@ -79,6 +80,14 @@ soak: bench-build bench-tools
 # reached (here it answers 405) that test is reported as skipped with the reason, never passed.
 audit:
 	npm audit --omit=dev --audit-level=high
+
+# The whole loop without Docker, on loopback: fake provider, two sidecars, traffic, and the
+# Prometheus built above scraping them with the alert rules loaded (demo/local/main.ts). Ctrl-C stops it.
+demo-local-build: build
+	npx tsc -p demo/local/tsconfig.json
+
+demo-local: demo-local-build prometheus-tools
+	node dist/demo/local/main.js
 
 demo:
 	docker compose up --build --detach
