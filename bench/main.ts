@@ -162,7 +162,7 @@ async function measureJson(env: BenchEnvironment, options: BenchOptions, results
     for (let round = 0; round < options.rounds; round += 1) {
       for (const pathName of roundOrder(paths, round)) {
         // Not counted: a path idle through the other paths' rounds runs slow for its first tens of
-        // milliseconds, and in 2 s rounds at 1 connection that start was the sidecar's p99 (issue 5).
+        // milliseconds, and in 2 s rounds at 1 connection that start was the sidecar's p99.
         if (options.leadInS > 0) await runWrk(env.tools.wrk, script, { url: env.urls[pathName]?.json as string, connections, durationS: options.leadInS });
         const run = await jsonRun(env, script, pathName, connections, round, options.durationS);
         results.json.push(run);

@@ -1,9 +1,8 @@
 /**
  * One keep-alive connection, one request at a time, each timed on its own from its write to its
  * last byte (node:net, the request's bytes built once). wrk gives the load; this gives the
- * latency a lone caller sees without the load generator's own scheduling in it: on this 2-core
- * machine wrk's 1-connection p99 came out 0.3-1 ms above what the same run's servers took even
- * for direct calls to nginx, and moved when wrk alone was given a higher priority (issue 5).
+ * latency a lone caller sees without the load generator's own scheduling in it: on a small
+ * machine wrk's 1-connection p99 carries wrk's own scheduling delays, even for direct calls.
  * Bounded by time, by request count and per request.
  */
 import net from 'node:net';

@@ -178,8 +178,8 @@ export class RssSampler {
 
   /**
    * Stops sampling; the larger of the sampled peak and VmHWM, the kernel's own high-water mark, in
-   * kB. A spike shorter than the interval shows only in VmHWM (undici's wasm parser, compiled in the
-   * background after the first call, took the sidecar from 61 to 110 MiB for about 150 ms, issue 5).
+   * kB. A spike shorter than the interval shows only in VmHWM (such as V8 compiling undici's wasm
+   * parser in the background after the first call, before --liftoff-only).
    * VmHWM covers the process's whole life, which for a memory limit is what counts.
    */
   stopAtHighWaterMark(): number {

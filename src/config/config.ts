@@ -49,11 +49,11 @@ export interface SidecarConfig {
 
 /**
  * Defaults of the listener limits. 16 MiB of buffered bodies (two maximum-size bodies, or over a
- * hundred ordinary prompts, at once) keeps the sidecar under the injected 128 Mi memory limit:
- * it idles at ~62 MiB RSS, and 30 clients streaming 8 MiB bodies through at once add ~40 MiB of
- * transit buffers on top of the budget (measured: 105 MiB with no budget, 139 MiB with 32 MiB).
- * 60 s to send a request is nginx's client_header_timeout and client_body_timeout. 512
- * connections is nginx's worker_connections; the admin port only serves the kubelet's probes.
+ * hundred ordinary prompts, at once) keeps the sidecar under the injected 128 Mi memory limit,
+ * leaving room for its idle RSS and the transit buffers of many concurrent large uploads (a
+ * 32 MiB budget went past the limit). 60 s to send a request is nginx's client_header_timeout and
+ * client_body_timeout. 512 connections is nginx's worker_connections; the admin port only serves
+ * the kubelet's probes.
  */
 export const DEFAULT_SERVER_LIMITS = Object.freeze({
   maxBufferedBytes: 16 * 1024 * 1024,

@@ -1,11 +1,10 @@
 /**
  * Where the top-level members of a JSON object sit in its UTF-8 bytes, found without parsing
  * their values: strings are jumped over with Buffer#indexOf, nested values only have their
- * brackets counted. A 200 KiB chat request is mostly message text inside strings: reading its
- * model and splicing in stream_options took 77-97 µs here, against 330-480 µs with toString,
- * JSON.parse and a splice (issue 5). Bytes, not a string: creating the string alone cost 240-290
- * µs; every byte JSON's structure uses is ASCII and no byte of a multi-byte UTF-8 sequence is, so
- * the scan needs no decoding at all.
+ * brackets counted. A 200 KiB chat request is mostly message text inside strings, so reading its
+ * model and splicing in stream_options this way is ~4x faster than toString, JSON.parse and a
+ * splice. Bytes, not a string: decoding alone cost more than the whole scan, and every byte JSON's
+ * structure uses is ASCII (no byte of a multi-byte UTF-8 sequence is), so no decoding is needed.
  */
 
 const QUOTE = 0x22;
@@ -108,7 +107,7 @@ export function memberName(bytes: Buffer, member: MemberSpan): string {
 
 /**
  * Whether the member's key is `name`, without decoding it when both are plain ASCII: decoding
- * every key of every stream chunk cost more than the rest of the scan (issue 5).
+ * every key of every stream chunk cost more than the rest of the scan.
  */
 export function keyIs(bytes: Buffer, member: MemberSpan, name: string): boolean {
   if (member.escaped) return memberName(bytes, member) === name;

@@ -2,10 +2,9 @@
  * A request body, a stream event's data or a whole JSON answer as the dialects read it
  * (JsonMembers): its top-level members are found once by objectLayout and each one is parsed only
  * when a dialect asks for it. A 200 KiB conversation in `messages`, a chat chunk's text in
- * `choices` or an embeddings answer's vectors are never decoded (a 1.9 MiB embeddings answer in
- * 16 KiB pieces: 6.6-8.3 ms against 16.5-16.9 ms with toString and JSON.parse, issue 5; 5.2 ms of it
- * is joining the pieces, fresh pages being slow to fault in on this VM); the include_usage
- * splice and the usage:null strip reuse the same layout.
+ * `choices` or an embeddings answer's vectors are never decoded (about half the time of toString
+ * and JSON.parse for a large embeddings answer); the include_usage splice and the usage:null strip
+ * reuse the same layout.
  *
  * Invalid JSON inside a member that is never read goes unnoticed, where a whole parse would have
  * dropped the body or the event: the dialect still gets the members that do parse.

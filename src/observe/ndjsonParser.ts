@@ -24,7 +24,7 @@ export class NdjsonParser {
     if (this.discarding) {
       // A newline byte is never part of a multi-byte UTF-8 character, so the dropped line's end
       // is found in the bytes; decoding them only to throw the text away is what made a long
-      // hostile line cost memory over and over (issue 22).
+      // hostile line cost memory over and over.
       const newline = chunk.indexOf(LF);
       if (newline === -1) return [];
       this.discarding = false;

@@ -2,8 +2,8 @@
  * Watches one response body on its way to the client. Bytes are forwarded as they arrive;
  * a side copy is parsed to learn model, usage, errors and chunk timing. Reading comes after
  * relaying: `relay()` does only what the client's bytes depend on, and `catchUp()`, called once
- * they are written, reads what was relayed (issue 5: the first chunk reaches the client without
- * waiting for its usage and model to be read). The only change ever
+ * they are written, reads what was relayed, so the first chunk reaches the client without
+ * waiting for its usage and model to be read. The only change ever
  * made to what the client receives is hiding usage data the sidecar itself asked for, and then
  * only at event granularity (a client cannot act on half an event anyway).
  *
@@ -12,11 +12,11 @@
  *
  * A compressed body is decoded for telemetry only as far as it can be parsed: past the parse
  * limit (`maxBodyBytes` for a JSON body, the per-event limit for a stream) decoding stops, so a
- * small gzip bomb costs the CPU of the limit, not of its decoded size (issue 22). The client's
+ * small gzip bomb costs the CPU of the limit, not of its decoded size. The client's
  * bytes are the compressed ones, untouched, whatever is decoded.
  *
  * A JSON body kept whole until its end takes its bytes from the sidecar's shared body budget
- * when one is given (`holdBodyFrom`): past it the body is not kept, only relayed (issue 22).
+ * when one is given (`holdBodyFrom`): past it the body is not kept, only relayed.
  */
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';

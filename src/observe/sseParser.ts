@@ -118,7 +118,7 @@ export class SseParser {
    * terminators they end with, which may begin the blank line that ends the event (at most
    * three bytes: two terminators in a row would have ended it). Dropping the held bytes once and
    * holding nothing after is what keeps a long hostile event from regrowing the store over and
-   * over (issue 22: RSS +75 MiB for one 1 GiB event).
+   * over (one 1 GiB event used to add ~75 MiB of RSS).
    */
   private skip(bytes: Buffer, events: FramedEvent[]): void {
     if (!this.discarding) this.oversizedEvents += 1;

@@ -63,8 +63,8 @@ export interface StreamEvent {
  * The top-level members of one JSON document, read one at a time. For request bodies and stream
  * events each member is parsed only when a dialect asks for it: a long conversation in `messages`
  * costs a scan, not a JSON.parse, and a chat chunk's text in `choices` is only ever checked for
- * being non-empty (JSON.parse of every whole event was the largest sidecar-only cost on streams,
- * issue 5). A document that is not a JSON object has no members.
+ * being non-empty (JSON.parse of every whole event was the largest sidecar-only cost on streams).
+ * A document that is not a JSON object has no members.
  */
 export interface JsonMembers {
   readonly isObject: boolean;

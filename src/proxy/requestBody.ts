@@ -39,7 +39,7 @@ export function bodyPlan(req: IncomingMessage, limit: number): 'read' | 'too_lar
 /**
  * Reads the body and calls `done` once: with the body, with `passthrough`, or with the error that
  * ended the client's stream. A callback, not a promise: on every call the async function, its
- * awaits and the `.then` were about 2 KiB of garbage (issue 5, allocation profile).
+ * awaits and the `.then` were about 2 KiB of garbage.
  */
 export function readBody(req: IncomingMessage, limit: number, done: (read: BodyRead | Error) => void): void {
   const lease = leases.get(req);

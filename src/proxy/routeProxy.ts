@@ -3,11 +3,9 @@
  * through the keep-alive pool (undici's dispatcher, see ./upstreamPool), and stream the
  * response back through a ResponseObserver. Provider knowledge stays behind the route's dialect.
  *
- * Why not http-proxy-middleware: measured on the 2-core bench machine, express +
- * http-proxy-middleware capped the sidecar at ~1,450 req/s (16 connections); a bare forwarder
- * reached 5,000-6,000 on node:http's client and 8,600-10,600 on undici's dispatcher (same day,
- * same machine). The proxy library's per-request event plumbing and node:http's client were most
- * of the difference (see issue 5).
+ * Why not http-proxy-middleware: with express it capped the sidecar at a fraction of what a bare
+ * undici forwarder reached on the same machine (~1,450 req/s against 8,600 or more); its
+ * per-request event plumbing and node:http's client were most of the difference.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -71,7 +69,7 @@ function inspectRequest(req: IncomingMessage, rest: string, exchange: Exchange, 
     exchange.facts = dialect.describeRequest(view);
     const rewrite = exchange.facts && dialect.rewriteRequest?.(view, exchange.facts);
     // Edited as text, not re-serialised: a 200 KiB prompt costs a splice instead of a JSON.stringify
-    // (1.2-1.4 ms here), and numbers, escapes and key order stay the client's.
+    // (over a millisecond), and numbers, escapes and key order stay the client's.
     if (rewrite && body.layout && exchange.upstreamBody) {
       exchange.upstreamBody = setTopLevelMembers(exchange.upstreamBody, body.layout, rewrite.setMembers);
       exchange.hideInjectedUsage = rewrite.hideInjectedUsage;

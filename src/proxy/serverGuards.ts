@@ -1,6 +1,6 @@
 /**
  * What the proxy listener does before (and around) the proxy app, against clients that misuse
- * HTTP/1.1 (issue 22): bounded time to send a request, one request at a time per connection,
+ * HTTP/1.1: bounded time to send a request, one request at a time per connection,
  * no more header fields than are forwarded faithfully, no transfer coding but chunked, a share
  * of the shared body budget per request, and a log line (without request bytes) for every refusal.
  */
@@ -13,7 +13,7 @@ import { assignBodyLease, mayCarryBody } from './requestBody';
 /**
  * Header fields a request may carry. Node keeps at most 1,000 in `req.headers` by default, and
  * the proxy decides framing from there while it forwards `rawHeaders`: a request past that lost
- * its Content-Length upstream (issue 22, item 4). The server keeps every field (maxHeadersCount 0,
+ * its Content-Length upstream. The server keeps every field (maxHeadersCount 0,
  * the 16 KiB header size limit still applies) and requests past this count get 431: Node's own
  * default, so nothing that worked before is refused (SDK calls carry 10 to 30 fields; Envoy's
  * default cap is 100, nginx has none beyond the header size).

@@ -3,12 +3,11 @@
  * the SDK's reader as a MetricProducer.
  *
  * Why not the SDK's instruments for the per-call metrics: every `record()` there sorts and
- * JSON-stringifies the attribute set to find its series, about 4.5 µs each; a call makes six or
- * more, 27 µs per call in all, the largest piece of the sidecar's own CPU in the bench profile
- * (issue 5). The OpenTelemetry JS API has no bound instruments, so this module is one: the caller
- * looks a handle up by a key it already has, and recording is a few additions. The data handed to
- * the exporter has the same shape as the SDK's (cumulative temporality, explicit buckets,
- * min/max), so the OTLP on the wire is unchanged.
+ * JSON-stringifies the attribute set to find its series, and a call makes six or more, which was
+ * the largest piece of the sidecar's own CPU in the bench profile. The OpenTelemetry JS API has no
+ * bound instruments, so this module is one: the caller looks a handle up by a key it already has,
+ * and recording is a few additions. The data handed to the exporter has the same shape as the
+ * SDK's (cumulative temporality, explicit buckets, min/max), so the OTLP on the wire is unchanged.
  *
  * No SDK package is loaded here until the first collection (which the SDK's reader makes): calls
  * are recorded from the start while the SDK loads after the sidecar is ready (see pipeline.ts).

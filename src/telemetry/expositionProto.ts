@@ -6,10 +6,10 @@
  * (bench/scrape.ts measures both).
  *
  * Encoded here rather than with protobufjs: its Writer records every field as an object and
- * copies nested messages when they close, and for that page it took 164 ms of CPU per scrape and
- * held the event loop 150 ms (bench/scrape.ts). This encoder knows the five messages it writes,
- * sizes each series first (so a family's length prefix is known before its first byte), then
- * writes into 64 KiB slices, yielding between them. Message and field numbers are those of
+ * copies nested messages when they close, so for that page it held the event loop ~150 ms per
+ * scrape (bench/scrape.ts). This encoder knows the five messages it writes, sizes each series
+ * first (so a family's length prefix is known before its first byte), then writes into 64 KiB
+ * slices, yielding between them. Message and field numbers are those of
  * prometheus/client_model's metrics.proto; test/unit/expositionProto.test.ts reads the output
  * back with protobufjs, and test/integration/pullEndpoint.test.ts has a real Prometheus scrape it.
  */
