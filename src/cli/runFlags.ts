@@ -1,6 +1,6 @@
 /**
  * Every flag of `genai-sidecar run`: its environment fallbacks, its default, and how it is
- * parsed. The help text and the README's flag table are generated from this one table.
+ * parsed. The help text and docs/configuration.md are generated from this one table.
  */
 import { DEFAULT_SERVER_LIMITS, type HeaderAttribute, type HostPort, type SidecarConfig } from '../config/config';
 import { ConfigError } from '../config/errors';

@@ -1,9 +1,10 @@
 /**
- * The one generator of committed artefacts (dashboards, alert rules, metrics reference, k8s copies). `make generate` runs it;
+ * The one generator of committed artefacts (dashboards, alert rules, metrics and configuration references, k8s copies). `make generate` runs it;
  * tests compare the committed files with what it renders, so they cannot drift.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { renderConfigurationDoc } from '../cli/configurationDoc';
 import { renderAlertRuleFiles } from './alerts/rules';
 import { renderDashboardFiles } from './dashboards/render';
 import { renderK8sCopies } from './k8sFiles';
@@ -23,7 +24,7 @@ const REPO_ROOT = findRepoRoot(__dirname);
  * generated files as they are about to be written, so one run leaves everything consistent.
  */
 export function renderAll(root = REPO_ROOT): Record<string, string> {
-  const generated = { ...renderDashboardFiles(), ...renderAlertRuleFiles(), ...renderMetricsDoc() };
+  const generated = { ...renderDashboardFiles(), ...renderAlertRuleFiles(), ...renderMetricsDoc(), ...renderConfigurationDoc() };
   return { ...generated, ...renderK8sCopies(root, generated) };
 }
 

@@ -157,21 +157,42 @@ describe('/proc parsers', () => {
     expect(reading.sidecar?.onCpuNs).toBeGreaterThan(0);
   });
 
-  it('gives each phase its own peak, and the whole run the largest of them', () => {
-    // Sampling this very process: its RSS is real and at least a few MiB.
-    const sampler = new RssSampler(process.pid, 1_000).start();
-    const first = sampler.endPhase();
-    const held = Buffer.alloc(64 * 1024 * 1024, 1);
-    const second = sampler.endPhase();
-    const { peakKb } = sampler.stop();
-    expect(first).toBeGreaterThan(1024);
-    // The 64 MiB written between the two phases show in the second one only.
-    expect(second - first).toBeGreaterThan(40 * 1024);
-    expect(peakKb).toBeGreaterThanOrEqual(Math.max(first, second));
-    // The kernel batches RSS counters per thread (up to 64 pages each before they reach the
-    // totals), so VmHWM can read a little under a sample taken a moment before; it failed once by 108 kB.
-    expect(peakKb).toBeLessThanOrEqual((readMemory(process.pid)?.hwmKb ?? 0) + 1024);
-    expect(held[held.length - 1]).toBe(1);
+  it('gives each phase its own peak, and the whole run the largest of them', async () => {
+    // A fresh child that touches 64 MiB when told to: in this jest worker, memory freed by earlier
+    // suites can already be resident, and a new buffer then leaves RSS where it was.
+    const child = spawn(process.execPath, ['-e', 'process.stdin.once("data", () => { globalThis.held = Buffer.alloc(64 << 20, 1); console.log("allocated"); }); console.log("ready");'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const line = (text: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const onData = (chunk: Buffer): void => {
+          if (chunk.toString().includes(text)) {
+            child.stdout.off('data', onData);
+            resolve();
+          }
+        };
+        child.stdout.on('data', onData);
+        child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+      });
+    try {
+      await line('ready');
+      const pid = child.pid as number;
+      const sampler = new RssSampler(pid, 1_000).start();
+      const first = sampler.endPhase();
+      child.stdin.write('go\n');
+      await line('allocated');
+      const second = sampler.endPhase();
+      const { peakKb } = sampler.stop();
+      expect(first).toBeGreaterThan(1024);
+      // The 64 MiB written between the two phases show in the second one only.
+      expect(second - first).toBeGreaterThan(40 * 1024);
+      expect(peakKb).toBeGreaterThanOrEqual(Math.max(first, second));
+      // The kernel batches RSS counters per thread (up to 64 pages each before they reach the
+      // totals), so VmHWM can read a little under a sample taken a moment before.
+      expect(peakKb).toBeLessThanOrEqual((readMemory(pid)?.hwmKb ?? 0) + 1024);
+    } finally {
+      child.kill();
+    }
   });
 
   it('stops at the kernel high-water mark when no sample caught the peak', async () => {
