@@ -23,6 +23,8 @@ export function renderPrometheusConfig(config: DemoPrometheusConfig): string {
         // The job name the collector path gives the sidecars' series too (service.name), so the rules read the same.
         job_name: 'genai-sidecar',
         metrics_path: '/metrics',
+        // As prometheus/kubernetes/sidecars.yml: the cheapest page for the sidecar, native histograms or not.
+        scrape_protocols: ['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'],
         static_configs: [{ targets: [...config.sidecarTargets] }],
       },
     ],

@@ -171,6 +171,7 @@ const CATCHES: [string, (objects: Objects) => string[], Mutation, string][] = [
   ['scrape files not mounted', pullScrapeProblems, (o) => (mount(o, 'prometheus', 'scrape').mountPath = '/etc/prometheus/jobs'), 'scrape_config_files'],
   ['sidecars found by another label', pullScrapeProblems, (o) => editConfigMapFile<PullScrapeFile>(o, 'sidecars.yml', (f) => (f.scrape_configs[0]!.kubernetes_sd_configs![0]!.selectors![0]!.label = 'app=chat')), SCRAPE_LABEL],
   ['every port of the pod scraped', pullScrapeProblems, (o) => editConfigMapFile<PullScrapeFile>(o, 'sidecars.yml', (f) => (f.scrape_configs[0]!.relabel_configs = f.scrape_configs[0]!.relabel_configs!.filter((r) => r.action !== 'keep'))), ADMIN_PORT_NAME],
+  ['the sidecars scraped in text first', pullScrapeProblems, (o) => editConfigMapFile<PullScrapeFile>(o, 'sidecars.yml', (f) => (f.scrape_configs[0]!.scrape_protocols = ['OpenMetricsText1.0.0', 'PrometheusProto'])), 'PrometheusProto'],
   ['a namespace label added', pullScrapeProblems, (o) => editConfigMapFile<PullScrapeFile>(o, 'sidecars.yml', (f) => f.scrape_configs[0]!.relabel_configs!.push({ source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' })), 'namespace'],
   ['a huge ConfigMap', sizeProblems, (o) => (ofKind<IConfigMap>(o, 'ConfigMap')[0]!.data = { big: 'x'.repeat(LAST_APPLIED_LIMIT) }), 'server-side'],
   ['another image', imageProblems, (o) => (container(o, 'webhook').image = `${DEFAULT_IMAGE_REPOSITORY}:9.9.9`), PACKAGE_VERSION],
@@ -440,6 +441,7 @@ interface PullScrapeFile {
     job_name: string;
     kubernetes_sd_configs?: Array<{ role: string; selectors?: Array<{ role: string; label?: string }> }>;
     relabel_configs?: Array<{ source_labels?: string[]; regex?: string; action?: string; target_label?: string }>;
+    scrape_protocols?: string[];
   }>;
 }
 
@@ -462,6 +464,8 @@ function pullScrapeProblems(objects: Objects): string[] {
   const problems: string[] = [];
   const selectors = (job.kubernetes_sd_configs ?? []).flatMap((sd) => sd.selectors ?? []);
   if (!selectors.some((selector) => selector.role === 'pod' && selector.label === `${SCRAPE_LABEL}=true`)) problems.push(`${file}: pods are not selected by ${SCRAPE_LABEL}=true`);
+  // Protobuf first whatever the feature flags: the text page costs the sidecar several times the CPU.
+  if (job.scrape_protocols?.[0] !== 'PrometheusProto') problems.push(`${file}: scrape_protocols must start with PrometheusProto`);
   const relabels = job.relabel_configs ?? [];
   if (!relabels.some((r) => r.action === 'keep' && r.regex === ADMIN_PORT_NAME && r.source_labels?.[0] === '__meta_kubernetes_pod_container_port_name')) problems.push(`${file}: only the ${ADMIN_PORT_NAME} port may be kept`);
   for (const r of relabels) {
