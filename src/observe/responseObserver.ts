@@ -23,6 +23,7 @@ import zlib from 'node:zlib';
 import type { BodyLease } from '../proxy/bodyBudget';
 import type { ProviderDialect, ResponseFacts, ResponseFraming, StreamEvent } from '../providers/types';
 import { documentsOf, eventMembers, NO_MEMBERS, type LayoutMembers } from './jsonMembers';
+import { EventStreamParser } from './eventStreamParser';
 import { NdjsonParser } from './ndjsonParser';
 import { NO_BYTES, SseParser, type FramedEvent } from './sseParser';
 
@@ -37,6 +38,8 @@ export interface ObserverOptions {
   maxBodyBytes: number;
   /** A streamed answer framed as one JSON document (Gemini without `alt=sse`): time its network chunks. */
   timeJsonChunks: boolean;
+  /** The answer's headers, for dialects that read usage or errors there (Bedrock). */
+  responseHeaders?: Readonly<Record<string, string | string[] | undefined>>;
   onTelemetryError(stage: string, error: unknown): void;
 }
 
@@ -64,6 +67,7 @@ export class ResponseObserver {
   private broken = false;
   private readonly sse: SseParser | undefined;
   private readonly ndjson: NdjsonParser | undefined;
+  private readonly eventStream: EventStreamParser | undefined;
   private bodyParts: Buffer[] = [];
   private bodyBytes = 0;
   /** The body is not kept (past `maxBodyBytes` or the budget, or given up): later chunks are only relayed. */
@@ -88,10 +92,13 @@ export class ResponseObserver {
   constructor(private readonly options: ObserverOptions) {
     this.sse = options.framing === 'sse' ? new SseParser() : undefined;
     this.ndjson = options.framing === 'ndjson' ? new NdjsonParser() : undefined;
+    this.eventStream = options.framing === 'eventstream' ? new EventStreamParser() : undefined;
     this.decoder = createDecoder(options.contentEncoding);
     // Rewriting needs plain text; compressed responses are forwarded untouched.
     this.rewriting = options.hideInjectedUsage && options.framing === 'sse' && !this.decoder;
     this.decoded = this.decoder ? this.attachDecoder(this.decoder) : undefined;
+    const headers = options.responseHeaders;
+    if (headers !== undefined && options.dialect.readHeaders) this.guard('headers', () => options.dialect.readHeaders?.(headers, this.facts));
   }
 
   /**
@@ -239,6 +246,7 @@ export class ResponseObserver {
     if (this.broken) return;
     if (this.sse) this.handleEvents(this.guard('sse', () => this.sse?.push(chunk)) ?? []);
     else if (this.ndjson) this.handleEvents(this.guard('ndjson', () => this.ndjson?.push(chunk)) ?? []);
+    else if (this.eventStream) this.handleEvents(this.readEventStream((parser) => parser.push(chunk)));
     else this.collectBody(chunk);
     // A compressed stream with an event past the per-event limit is read no further: decoding a
     // bomb to find where that event ends is what costs the CPU (a plain one is only scanned).
@@ -248,10 +256,23 @@ export class ResponseObserver {
     }
   }
 
+  /** Events of an AWS event stream; a frame that cannot be read ends the reading, counted once. */
+  private readEventStream(step: (parser: EventStreamParser) => StreamEvent[]): StreamEvent[] {
+    const parser = this.eventStream as EventStreamParser;
+    const wasCorrupt = parser.corrupt !== undefined;
+    const events = this.guard('eventstream', () => step(parser)) ?? [];
+    if (!wasCorrupt && parser.corrupt !== undefined) {
+      this.options.onTelemetryError(parser.corrupt === 'oversized' ? 'response_too_large' : 'eventstream', new Error(`event stream: ${parser.corrupt}`));
+      if (this.decoder) this.stopDecoding();
+    }
+    return events;
+  }
+
   private finishObservation(): void {
     if (this.broken) return;
     if (this.sse) this.handleEvents(this.guard('sse', () => this.sse?.end()) ?? []);
     else if (this.ndjson) this.handleEvents(this.guard('ndjson', () => this.ndjson?.end()) ?? []);
+    else if (this.eventStream) this.handleEvents(this.readEventStream((parser) => parser.end()));
     else this.parseBody();
   }
 
@@ -406,5 +427,6 @@ export function framingFor(status: number, contentType: string | undefined): Res
   const type = (contentType ?? '').toLowerCase();
   if (type.includes('text/event-stream')) return 'sse';
   if (type.includes('ndjson') || type.includes('stream+json') || type.includes('jsonl')) return 'ndjson';
+  if (type.includes('application/vnd.amazon.eventstream')) return 'eventstream';
   return 'json';
 }

@@ -3,6 +3,7 @@
  * dialect, the `gen_ai.provider.name` value and the public endpoint used by default.
  */
 import { anthropicDialect } from './anthropic';
+import { bedrockDialect } from './bedrock';
 import { cohereDialect } from './cohere';
 import { geminiDialect } from './gemini';
 import { ollamaDialect } from './ollama';
@@ -62,6 +63,9 @@ const PROFILES: readonly ProviderProfile[] = [
     sdkBaseUrl: { env: 'CO_API_URL', path: '' },
   },
   { key: 'openrouter', providerName: 'openrouter', dialect: openAiWithUsage, defaultUrl: 'https://openrouter.ai' },
+  // Regional (https://bedrock-runtime.<region>.amazonaws.com), so never a default route. The AWS SDKs
+  // read AWS_ENDPOINT_URL_BEDROCK_RUNTIME as the service's whole endpoint, paths included.
+  { key: 'bedrock', providerName: 'aws.bedrock', dialect: bedrockDialect, sdkBaseUrl: { env: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME', path: '' } },
   { key: 'ollama', providerName: 'ollama', dialect: ollamaDialect, sdkBaseUrl: { env: 'OLLAMA_HOST', path: '' } },
   { key: 'vllm', providerName: 'vllm', dialect: openAiWithUsage },
   { key: 'together', providerName: 'together', dialect: openAiWithUsage },

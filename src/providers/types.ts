@@ -88,7 +88,7 @@ export interface StreamEventResult {
 }
 
 /** How the response body of one operation is framed on the wire. */
-export type ResponseFraming = 'json' | 'sse' | 'ndjson';
+export type ResponseFraming = 'json' | 'sse' | 'ndjson' | 'eventstream';
 
 /** An error the sidecar itself answers with (the upstream could not be reached or timed out). */
 export interface SidecarError {
@@ -112,6 +112,8 @@ export interface ProviderDialect {
    * (Gemini's stream without `alt=sse`) is read one item after the other.
    */
   readBody(json: JsonMembers, facts: ResponseFacts): void;
+  /** Read the answer's headers, before its body (providers that report usage or errors there: Bedrock). */
+  readHeaders?(headers: Readonly<Record<string, string | string[] | undefined>>, facts: ResponseFacts): void;
   /** Read one stream event; `json` is its data's members (none for `[DONE]` or text that is not an object). */
   readStreamEvent(event: StreamEvent, facts: ResponseFacts, json: JsonMembers): StreamEventResult;
   /** The body of an error the sidecar answers itself, in this API's own error shape, so SDKs parse it. */

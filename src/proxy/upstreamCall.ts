@@ -71,6 +71,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       contentEncoding: firstValue(headers['content-encoding']),
       maxBodyBytes: this.options.maxBodyBytes,
       timeJsonChunks: exchange.facts?.streaming === true && status < 400,
+      responseHeaders: headers,
       onTelemetryError: this.options.services.telemetryError,
     });
     exchange.attachObserver(this.observer);

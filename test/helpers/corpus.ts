@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { splitLines, splitSseEvents } from './fakeProvider';
 
 export interface CorpusExchange {
   file: string;
@@ -12,7 +13,8 @@ export interface CorpusExchange {
   api: string;
   stream: boolean;
   request: { method: string; host: string; path: string; headers: Record<string, string>; body: unknown };
-  response: { status: number; headers: Record<string, string>; body_text: string };
+  /** `body_text` is null for a binary body (AWS event streams), whose exact bytes are `body_base64`. */
+  response: { status: number; headers: Record<string, string>; body_text: string | null; body_base64?: string };
   expected: {
     request_model: string | null;
     response_model: string | null;
@@ -43,6 +45,7 @@ export function loadCorpus(): CorpusExchange[] {
 /** Corpus provider folder -> route name used in the test (a known provider key). */
 export const ROUTE_FOR_PROVIDER: Record<string, string> = {
   anthropic: 'anthropic',
+  aws_bedrock: 'bedrock',
   azure_openai: 'azure',
   cerebras: 'cerebras',
   cohere: 'cohere',
@@ -60,6 +63,7 @@ export const ROUTE_FOR_PROVIDER: Record<string, string> = {
 /** `gen_ai.provider.name` the sidecar must report for each corpus provider. */
 export const PROVIDER_NAME: Record<string, string> = {
   anthropic: 'anthropic',
+  aws_bedrock: 'aws.bedrock',
   azure_openai: 'azure.ai.openai',
   cerebras: 'cerebras',
   cohere: 'cohere',
@@ -88,7 +92,52 @@ export const OPERATION_FOR_API: Record<string, string> = {
   batch_embed_contents: 'embeddings',
   ollama_chat: 'chat',
   ollama_generate: 'text_completion',
+  converse: 'chat',
+  converse_stream: 'chat',
 };
+
+/** `gen_ai.operation.name` of one exchange: Bedrock's InvokeModel is a chat or a completion by its body. */
+export function operationOf(exchange: CorpusExchange): string | undefined {
+  if (exchange.api === 'invoke_model' || exchange.api === 'invoke_model_stream') {
+    const body = exchange.request.body;
+    return typeof body === 'object' && body !== null && 'messages' in body ? 'chat' : 'text_completion';
+  }
+  return OPERATION_FOR_API[exchange.api];
+}
+
+/** The recorded answer as text, for the exchanges that have a text body (all but AWS event streams). */
+export function responseText(exchange: CorpusExchange): string {
+  if (exchange.response.body_text === null) throw new Error(`${exchange.file} has a binary body`);
+  return exchange.response.body_text;
+}
+
+/** The recorded answer's exact bytes. */
+export function responseBytes(exchange: CorpusExchange): Buffer {
+  const { body_text: text, body_base64: base64 } = exchange.response;
+  return text !== null ? Buffer.from(text, 'utf8') : Buffer.from(base64 ?? '', 'base64');
+}
+
+/** The answer as the provider sent it: one chunk per SSE event, NDJSON line or AWS event-stream frame. */
+export function responseChunks(exchange: CorpusExchange): Array<string | Buffer> {
+  const type = exchange.response.headers['content-type'] ?? '';
+  const text = exchange.response.body_text;
+  if (text === null) return awsFrames(responseBytes(exchange));
+  if (type.includes('event-stream')) return splitSseEvents(text);
+  if (type.includes('ndjson') || type.includes('stream+json')) return splitLines(text);
+  return [text];
+}
+
+/** AWS event-stream frames, cut by each one's total-length prelude. */
+export function awsFrames(bytes: Buffer): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let at = 0; at + 4 <= bytes.length; ) {
+    const length = bytes.readUInt32BE(at);
+    if (length < 16) throw new Error(`not an AWS event stream: a frame of ${length} bytes at ${at}`);
+    frames.push(bytes.subarray(at, at + length));
+    at += length;
+  }
+  return frames;
+}
 
 export interface ExpectedTokens {
   input?: number;
@@ -108,7 +157,8 @@ export function normalisedTokens(exchange: CorpusExchange): ExpectedTokens {
   const present = (value: number | null): number | undefined => (value === null ? undefined : value);
   let input = present(e.input_tokens);
   let output = present(e.output_tokens);
-  if (exchange.provider === 'anthropic' && input !== undefined) {
+  // Anthropic and Bedrock both report input without cache reads and writes.
+  if ((exchange.provider === 'anthropic' || exchange.provider === 'aws_bedrock') && input !== undefined) {
     input += (e.cache_read_tokens ?? 0) + (e.cache_creation_tokens ?? 0);
   }
   if ((exchange.provider === 'gcp_gemini' || exchange.provider === 'gcp_vertex_ai') && output !== undefined) {

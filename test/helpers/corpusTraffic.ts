@@ -4,24 +4,17 @@
  * Grafana would run them.
  */
 import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
-import { loadCorpus, normalisedTokens, PROVIDER_NAME, ROUTE_FOR_PROVIDER, type CorpusExchange } from './corpus';
-import { splitLines, splitSseEvents, type FakeProvider } from './fakeProvider';
+import { loadCorpus, normalisedTokens, PROVIDER_NAME, responseChunks, ROUTE_FOR_PROVIDER, type CorpusExchange } from './corpus';
+import type { FakeProvider } from './fakeProvider';
 import type { RunningPrometheus } from './prometheus';
 import { startSidecarProcess, type SidecarProcess, type SidecarProcessOptions } from './sidecarProcess';
 
 export const TENANTS = ['acme', 'globex', 'initech'];
 
-function chunksOf(exchange: CorpusExchange): string[] {
-  const type = exchange.response.headers['content-type'] ?? '';
-  if (type.includes('event-stream')) return splitSseEvents(exchange.response.body_text);
-  if (type.includes('ndjson') || type.includes('stream+json')) return splitLines(exchange.response.body_text);
-  return [exchange.response.body_text];
-}
-
 /** Every exchange once through the sidecar at `sidecarUrl`, a tenant header rotating per call and round. */
 export async function replayCorpus(sidecarUrl: string, provider: FakeProvider, round: number, corpus: CorpusExchange[] = loadCorpus()): Promise<void> {
   for (const [index, exchange] of corpus.entries()) {
-    provider.enqueue({ status: exchange.response.status, headers: exchange.response.headers, chunks: chunksOf(exchange) });
+    provider.enqueue({ status: exchange.response.status, headers: exchange.response.headers, chunks: responseChunks(exchange) });
     const route = ROUTE_FOR_PROVIDER[exchange.provider];
     const response = await fetch(`${sidecarUrl}/${route}${exchange.request.path}`, {
       method: exchange.request.method,

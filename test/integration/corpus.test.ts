@@ -6,15 +6,7 @@
  */
 import { request } from 'node:http';
 import { ATTR, METRICS, TOKEN_DETAIL_TYPE } from '../../src/telemetry/names';
-import {
-  loadCorpus,
-  normalisedTokens,
-  OPERATION_FOR_API,
-  PROVIDER_NAME,
-  ROUTE_FOR_PROVIDER,
-  type CorpusExchange,
-} from '../helpers/corpus';
-import { splitLines, splitSseEvents } from '../helpers/fakeProvider';
+import { loadCorpus, normalisedTokens, operationOf, PROVIDER_NAME, responseBytes, responseChunks, ROUTE_FOR_PROVIDER, type CorpusExchange } from '../helpers/corpus';
 import { pointsOf, startHarness, type Harness } from '../helpers/harness';
 import type { ReceivedPoint } from '../helpers/otlpReceiver';
 
@@ -37,13 +29,6 @@ test('the corpus is all here', () => {
   expect(corpus.length).toBeGreaterThanOrEqual(68);
   expect(corpus.every((exchange) => exchange.source.length > 0)).toBe(true);
 });
-
-function bodyChunks(exchange: CorpusExchange): string[] {
-  const type = exchange.response.headers['content-type'] ?? '';
-  if (type.includes('event-stream')) return splitSseEvents(exchange.response.body_text);
-  if (type.includes('ndjson') || type.includes('stream+json')) return splitLines(exchange.response.body_text);
-  return [exchange.response.body_text];
-}
 
 interface ClientResult {
   status: number;
@@ -84,12 +69,12 @@ describe.each(corpus.map((exchange, index) => [exchange.file, exchange, `case-${
     harness.provider.enqueue({
       status: exchange.response.status,
       headers: exchange.response.headers,
-      chunks: bodyChunks(exchange),
+      chunks: responseChunks(exchange),
     });
     const result = await send(exchange, testCase);
 
     expect(result.status).toBe(exchange.response.status);
-    expect(result.body.toString('utf8')).toBe(exchange.response.body_text);
+    expect(result.body.equals(responseBytes(exchange))).toBe(true);
     for (const [name, value] of Object.entries(exchange.response.headers)) {
       expect([name, result.headers[name.toLowerCase()]]).toEqual([name, value]);
     }
@@ -103,7 +88,7 @@ describe.each(corpus.map((exchange, index) => [exchange.file, exchange, `case-${
     const e = exchange.expected;
     expect(duration?.count).toBe(1);
     expect(duration?.attributes).toMatchObject({
-      [ATTR.operationName]: OPERATION_FOR_API[exchange.api],
+      [ATTR.operationName]: operationOf(exchange),
       [ATTR.providerName]: PROVIDER_NAME[exchange.provider],
       [ATTR.serverAddress]: '127.0.0.1',
       [ATTR.serverPort]: harness.provider.port,

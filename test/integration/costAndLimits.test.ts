@@ -6,8 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ATTR, METRICS, OVERFLOW_VALUE } from '../../src/telemetry/names';
-import { loadCorpus, type CorpusExchange } from '../helpers/corpus';
-import { splitLines, splitSseEvents } from '../helpers/fakeProvider';
+import { loadCorpus, responseChunks, type CorpusExchange } from '../helpers/corpus';
 import { pointsOf, startHarness, type Harness } from '../helpers/harness';
 
 const corpus = new Map(loadCorpus().map((exchange) => [exchange.file, exchange]));
@@ -32,12 +31,7 @@ afterAll(async () => {
 
 async function replay(file: string, route: string, testCase: string, extraHeaders: Record<string, string> = {}): Promise<void> {
   const exchange = corpus.get(file) as CorpusExchange;
-  const type = exchange.response.headers['content-type'] ?? '';
-  harness.provider.enqueue({
-    status: exchange.response.status,
-    headers: exchange.response.headers,
-    chunks: type.includes('event-stream') ? splitSseEvents(exchange.response.body_text) : type.includes('ndjson') ? splitLines(exchange.response.body_text) : [exchange.response.body_text],
-  });
+  harness.provider.enqueue({ status: exchange.response.status, headers: exchange.response.headers, chunks: responseChunks(exchange) });
   const response = await fetch(`${harness.sidecar.url}/${route}${exchange.request.path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-test-case': testCase, ...extraHeaders },

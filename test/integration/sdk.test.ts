@@ -5,8 +5,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { ATTR, METRICS } from '../../src/telemetry/names';
-import { loadCorpus, type CorpusExchange } from '../helpers/corpus';
-import { splitSseEvents } from '../helpers/fakeProvider';
+import { loadCorpus, responseChunks, type CorpusExchange, responseText } from '../helpers/corpus';
 import { pointsOf, startHarness, type Harness } from '../helpers/harness';
 import { asksForUsage, openAiChatStream, type StreamSpec } from '../helpers/openAiStream';
 import type { ReceivedPoint } from '../helpers/otlpReceiver';
@@ -45,12 +44,7 @@ async function metricsFor(testCase: string): Promise<ReceivedPoint[]> {
 }
 
 function replay(exchange: CorpusExchange): void {
-  const type = exchange.response.headers['content-type'] ?? '';
-  harness.provider.enqueue({
-    status: exchange.response.status,
-    headers: exchange.response.headers,
-    chunks: type.includes('event-stream') ? splitSseEvents(exchange.response.body_text) : [exchange.response.body_text],
-  });
+  harness.provider.enqueue({ status: exchange.response.status, headers: exchange.response.headers, chunks: responseChunks(exchange) });
 }
 
 const STREAM: StreamSpec = { model: 'gpt-4o-mini-2024-07-18', words: ['Hello', ' there', '!'], usage: { prompt_tokens: 9, completion_tokens: 3 } };
@@ -72,7 +66,7 @@ describe('openai SDK', () => {
       { model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'Tell me a joke' }] },
       { headers: { 'x-test-case': 'openai-plain' } },
     );
-    expect(completion).toEqual(JSON.parse(exchange.response.body_text));
+    expect(completion).toEqual(JSON.parse(responseText(exchange)));
     const points = await metricsFor('openai-plain');
     expect(tokens(points, 'openai-plain', 'input')).toBe(15);
     expect(tokens(points, 'openai-plain', 'output')).toBe(31);

@@ -4,6 +4,7 @@ import { documentsOf, eventMembers, LayoutMembers } from '../../src/observe/json
 import { setTopLevelMembers } from '../../src/observe/jsonText';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
 import { framingFor, ResponseObserver } from '../../src/observe/responseObserver';
+import { EventStreamParser } from '../../src/observe/eventStreamParser';
 import { SseParser } from '../../src/observe/sseParser';
 import { errorTypeFor } from '../../src/proxy/exchange';
 import { anthropicDialect } from '../../src/providers/anthropic';
@@ -16,7 +17,7 @@ import { findProvider } from '../../src/providers/registry';
 import type { ProviderDialect, RequestFacts, RequestView, ResponseFacts, StreamEvent, TokenUsage } from '../../src/providers/types';
 import { randomChunks } from '../helpers/chunking';
 import { withoutMember } from '../helpers/withoutMember';
-import { loadCorpus, normalisedTokens, OPERATION_FOR_API, ROUTE_FOR_PROVIDER, type CorpusExchange } from '../helpers/corpus';
+import { loadCorpus, normalisedTokens, operationOf, responseBytes, ROUTE_FOR_PROVIDER, type CorpusExchange, responseText } from '../helpers/corpus';
 
 /** A body as the observer hands it to the dialect: its bytes, as documents (see documentsOf). */
 function readBodyText(dialect: ProviderDialect, text: string, facts: ResponseFacts): void {
@@ -416,7 +417,7 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
   const recorded = loadCorpus().find((e) => e.file === 'openai/chat_stream_include_usage_tool_call.json') as CorpusExchange;
 
   test('a recorded include_usage stream comes out as a stream that never mentions usage, content chunks intact', () => {
-    const body = recorded.response.body_text;
+    const body = responseText(recorded);
     expect(body).toContain('"usage":null');
     const { text } = hideUsage(body);
     expect(text).not.toContain('"usage"');
@@ -436,7 +437,7 @@ describe('rewriteInjectedEvent (OpenAI stream whose usage the sidecar asked for)
 
   test('a stream recorded without include_usage passes through byte for byte', () => {
     const plain = loadCorpus().find((e) => e.file === 'openai/chat_stream_no_usage.json') as CorpusExchange;
-    expect(hideUsage(plain.response.body_text).text).toBe(plain.response.body_text);
+    expect(hideUsage(responseText(plain)).text).toBe(responseText(plain));
   });
 
   test('bytes that are not UTF-8 survive the rewrite: only the usage member is cut, in chunks of any size', () => {
@@ -660,17 +661,18 @@ describe('corpus: each recorded exchange read by its dialect', () => {
     const [path] = exchange.request.path.split('?') as [string];
     const bytes = Buffer.from(JSON.stringify(exchange.request.body ?? null));
     const facts = dialect.describeRequest(proxiedView(exchange.request.method, path, bytes));
-    expect(facts?.operation).toBe(OPERATION_FOR_API[exchange.api]);
+    expect(facts?.operation).toBe(operationOf(exchange));
     expect(facts?.requestModel).toBe(exchange.expected.request_model ?? undefined);
     if (exchange.response.status < 400) expect(facts?.streaming).toBe(exchange.stream);
 
     const response = newFacts();
     const framing = framingFor(exchange.response.status, exchange.response.headers['content-type']);
+    dialect.readHeaders?.(exchange.response.headers, response);
     if (framing === 'json') {
-      readBodyText(dialect, exchange.response.body_text, response);
+      readBodyText(dialect, responseBytes(exchange).toString('utf8'), response);
     } else {
-      const parser = framing === 'sse' ? new SseParser() : new NdjsonParser();
-      const bytes = Buffer.from(exchange.response.body_text);
+      const parser = framing === 'sse' ? new SseParser() : framing === 'eventstream' ? new EventStreamParser() : new NdjsonParser();
+      const bytes = responseBytes(exchange);
       readEvents(dialect, [...parser.push(bytes), ...parser.end()], response);
     }
     expect(response.responseModel).toBe(exchange.expected.response_model ?? undefined);

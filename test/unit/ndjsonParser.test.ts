@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { NdjsonParser } from '../../src/observe/ndjsonParser';
 import type { StreamEvent } from '../../src/providers/types';
 import { bytesOf, bytewise, feed, randomChunks, splitAt } from '../helpers/chunking';
-import { loadCorpus } from '../helpers/corpus';
+import { loadCorpus, responseText } from '../helpers/corpus';
 
 function run(chunks: Buffer[], parser = new NdjsonParser()): StreamEvent[] {
   return feed(parser, chunks);
@@ -30,7 +30,7 @@ describe('NdjsonParser: recorded provider streams', () => {
     expect(ndjsonCorpus.map((e) => e.provider).sort()).toEqual(['cohere', 'ollama']);
   });
 
-  describe.each(ndjsonCorpus.map((e) => [e.file, e.response.body_text] as const))('%s', (_file, body) => {
+  describe.each(ndjsonCorpus.map((e) => [e.file, responseText(e)] as const))('%s', (_file, body) => {
     const bytes = bytesOf(body);
     const whole = run([bytes]);
 

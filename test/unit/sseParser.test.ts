@@ -3,7 +3,7 @@ import vm from 'node:vm';
 import fc from 'fast-check';
 import { parseEventBlock, SseParser, type FramedEvent } from '../../src/observe/sseParser';
 import { bytesOf, bytewise, feed, randomChunks, splitAt } from '../helpers/chunking';
-import { loadCorpus } from '../helpers/corpus';
+import { loadCorpus, responseText } from '../helpers/corpus';
 
 type Event = { event?: string; data: string };
 
@@ -67,11 +67,11 @@ const sseCorpus = loadCorpus().filter(
 describe('SseParser: recorded provider streams', () => {
   test('the corpus has SSE streams with LF, CRLF and comment framing', () => {
     expect(sseCorpus.length).toBeGreaterThanOrEqual(20);
-    expect(sseCorpus.some((e) => e.response.body_text.includes('\r\n\r\n'))).toBe(true);
-    expect(sseCorpus.some((e) => e.response.body_text.includes(': OPENROUTER PROCESSING'))).toBe(true);
+    expect(sseCorpus.some((e) => responseText(e).includes('\r\n\r\n'))).toBe(true);
+    expect(sseCorpus.some((e) => responseText(e).includes(': OPENROUTER PROCESSING'))).toBe(true);
   });
 
-  describe.each(sseCorpus.map((e) => [e.file, e.response.body_text] as const))('%s', (_file, body) => {
+  describe.each(sseCorpus.map((e) => [e.file, responseText(e)] as const))('%s', (_file, body) => {
     const bytes = bytesOf(body);
     const whole = run([bytes]);
 
