@@ -36,6 +36,7 @@ test('every golden case is there', () => {
       'already-injected',
       'annotation-overrides',
       'bare-pod',
+      'bedrock-opt-in',
       'cronjob',
       'daemonset',
       'deployment-with-comments',
