@@ -42,8 +42,9 @@ const CONVERSE_CONTENT = new Set(['contentBlockDelta', 'contentBlockStart']);
 export const bedrockDialect: ProviderDialect = {
   id: 'bedrock',
   errorBody(error: SidecarError): unknown {
-    // Bedrock's error shape: the SDKs read `message`, and the error's name from x-amzn-errortype.
-    return { message: error.message };
+    // Bedrock's error shape: the SDKs take `message`, and the error's name from x-amzn-errortype
+    // or, without that header, from `__type`.
+    return { message: error.message, __type: error.code };
   },
   describeRequest(request: RequestView): RequestFacts | undefined {
     if (request.method !== 'POST') return undefined;

@@ -124,6 +124,7 @@ describe('errors', () => {
   test("the sidecar's own errors come in Bedrock's shape", () => {
     expect(bedrockDialect.errorBody?.({ status: 502, code: 'upstream_unreachable', type: 'upstream_error', message: 'genai-sidecar: upstream unreachable' }, '/model/x/converse')).toEqual({
       message: 'genai-sidecar: upstream unreachable',
+      __type: 'upstream_unreachable',
     });
   });
 });
