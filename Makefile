@@ -9,7 +9,7 @@ PROMETHEUS_BIN := .cache/prometheus-$(PROMETHEUS_VERSION)/bin/prometheus
 # The OTLP exporter loads `http` with a dynamic import, which jest only allows with this flag.
 JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWarning
 
-.PHONY: help install build run test generate prometheus-tools collector demo demo-local demo-local-build demo-down bench bench-build bench-tools soak audit clean
+.PHONY: help install build run test generate prometheus-tools python-env collector demo demo-local demo-local-build demo-down bench bench-build bench-tools soak audit clean
 
 help:
 	@echo "make run        start the sidecar with its defaults (builds first)"
@@ -45,13 +45,17 @@ $(PROMETHEUS_BIN):
 
 prometheus-tools: $(PROMETHEUS_BIN)
 
+# Python clients the tests point at the sidecar (boto3), in .cache/python-env (test/python/requirements.txt).
+python-env:
+	@bash scripts/python-env.sh >/dev/null
+
 # Our collector distribution (collector/builder-config.yaml), built with the OpenTelemetry
 # Collector Builder into .cache/otelcol/<hash of the manifest>/otelcol-genai. The script returns at
 # once when that binary exists, so this always runs it; the first build takes a few minutes.
 collector:
 	@bash scripts/build-collector.sh >/dev/null
 
-test: build prometheus-tools collector bench-tools demo-local-build
+test: build prometheus-tools collector bench-tools demo-local-build python-env
 	NODE_OPTIONS='$(JEST_NODE_OPTIONS)' npx jest
 
 generate: build

@@ -9,9 +9,12 @@ import { createLogger, type Logger } from './log/logger';
 import { redactUrl } from './log/redact';
 import { CostCalculator } from './pricing/costCalculator';
 import { createAdminServer } from './proxy/admin';
+import { createRouteSigners } from './aws/routeSigners';
+import type { AwsCredentialProvider } from './aws/credentials';
 import { createProxyApp } from './proxy/app';
 import { createBodyBudget } from './proxy/bodyBudget';
 import type { ExchangeServices } from './proxy/exchange';
+import { acceptH2c, type H2cSessions } from './proxy/h2c';
 import { createHeaderAttributeMapper } from './proxy/headerAttributes';
 import { createRefusalLog } from './proxy/refusalLog';
 import { guardProxyHandler, handleClientErrors, proxyServerOptions } from './proxy/serverGuards';
@@ -50,7 +53,13 @@ export interface RunningSidecar {
   stop(): Promise<void>;
 }
 
-export async function startSidecar(config: SidecarConfig, logger = createLogger(config.logLevel, config.logFormat)): Promise<RunningSidecar> {
+/** What a caller other than the CLI may provide (tests): where AWS credentials come from. */
+export interface SidecarDependencies {
+  /** Default: the AWS SDK's default Node credential chain, for routes that sign their requests. */
+  awsCredentials?: AwsCredentialProvider;
+}
+
+export async function startSidecar(config: SidecarConfig, logger = createLogger(config.logLevel, config.logFormat), dependencies: SidecarDependencies = {}): Promise<RunningSidecar> {
   const costs = new CostCalculator(config.priceOverrides);
   let recorder: CallRecorder | undefined;
   const telemetry = startTelemetry(config.telemetry, logger, () => recorder?.telemetryError('export'));
@@ -79,10 +88,20 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     },
   };
   const upstreamPool = createUpstreamPool(config.upstreamTimeouts);
+  // One line per distinct cause, not per call: calls on these routes answer in the API's error shape meanwhile.
+  const signing = createRouteSigners(config.routes, {
+    ...(dependencies.awsCredentials ? { provider: dependencies.awsCredentials } : {}),
+    onFailure: (failure) =>
+      logger.warn(failure.servingCached ? 'AWS credentials could not be refreshed; signing with the current ones until they expire' : 'no AWS credentials: calls on routes that sign their requests fail until there are', {
+        routes: config.routes.filter((route) => route.signing).map((route) => route.name).join(', '),
+        cause: failure.message,
+      }),
+  });
   const app = createProxyApp({
     routes: config.routes,
     maxBodyBytes: config.maxBodyBytes,
     upstreamPool,
+    signers: signing.signers,
     services,
     headerAttributes: createHeaderAttributeMapper(config.headerAttributes, config.maxAttributeValues),
     onRefused: (status, reason, route) => refusals.note(`refused:${status}:${reason}`, 'request refused', { status, reason, route }),
@@ -96,6 +115,8 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   proxyServer.maxHeadersCount = 0;
   proxyServer.maxConnections = config.maxConnections;
   handleClientErrors(proxyServer, refusals);
+  // HTTP/2 prior-knowledge connections on the same port, into the same handler.
+  const h2c = acceptH2c(proxyServer, handler, refusals);
   const adminServer = createAdminServer(
     { ready: () => accepting },
     { maxConnections: config.adminMaxConnections },
@@ -109,6 +130,8 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
   await listen(proxyServer, config.listen.host, config.listen.port);
   await listen(adminServer, config.adminListen.host, config.adminListen.port);
   accepting = true;
+  // Credentials are fetched now, in the background, so the first signed call does not wait for them.
+  void signing.warm();
 
   if (!isLoopback(config.listen.host)) {
     logger.warn('the proxy listens beyond loopback: anything that can reach this address can use your upstreams', {
@@ -148,7 +171,8 @@ export async function startSidecar(config: SidecarConfig, logger = createLogger(
     stopping ??= (async () => {
       accepting = false;
       warmUp.cancel();
-      await closeGracefully(proxyServer, config.shutdownGraceMs);
+      signing.close();
+      await closeGracefully(proxyServer, h2c, config.shutdownGraceMs);
       // A collector that is down must not hold the pod past its grace period (Kubernetes' default is 30 s).
       await withDeadline(telemetry.shutdown(), Math.min(config.telemetry.exportTimeoutMs, FINAL_FLUSH_MAX_MS)).catch((error: unknown) =>
         logger.warn('final metrics flush failed', { error: describe(error) }),
@@ -180,9 +204,12 @@ function baseUrl(server: http.Server): string {
 }
 
 /** Stop accepting; keep-alive connections close as soon as they are idle, busy ones at the deadline. */
-function closeGracefully(server: http.Server, graceMs: number): Promise<void> {
+function closeGracefully(server: http.Server, h2c: H2cSessions, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+    const deadline = setTimeout(() => {
+      server.closeAllConnections();
+      h2c.destroy();
+    }, graceMs);
     // A connection whose stream just finished becomes idle; close it then, not at the deadline.
     const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
     deadline.unref();
@@ -193,6 +220,8 @@ function closeGracefully(server: http.Server, graceMs: number): Promise<void> {
       resolve();
     });
     server.closeIdleConnections();
+    // HTTP/2 sessions get a GOAWAY: their streams in flight finish, then each closes.
+    h2c.close();
   });
 }
 

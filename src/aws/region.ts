@@ -8,7 +8,7 @@ const BEDROCK_RUNTIME_HOST = /^(?:[a-z0-9-]+\.)?bedrock-runtime(?:-fips)?\.([a-z
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 
 /** The region named by the upstream's host, else AWS_REGION, else AWS_DEFAULT_REGION. */
-export function regionOf(upstream: URL, env: NodeJS.ProcessEnv): string | undefined {
+export function regionOf(upstream: URL, env: Readonly<Record<string, string | undefined>>): string | undefined {
   const host = upstream.hostname.toLowerCase().replace(/\.$/, '');
   const named = BEDROCK_RUNTIME_HOST.exec(host)?.[1];
   if (named && REGION.test(named)) return named;

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_SERVER_LIMITS, type HeaderAttribute, type HostPort, type SidecarConfig } from '../config/config';
 import { ConfigError } from '../config/errors';
-import { resolveRoutes } from '../config/routes';
+import { resolveRoutes, withSigningRegions } from '../config/routes';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger';
 import { defaultRoutes } from '../providers/registry';
 import { DEFAULT_UPSTREAM_TIMEOUTS } from '../proxy/upstreamPool';
@@ -73,7 +73,7 @@ export function resolveRunConfig(raw: RawFlags, env: Env, version: string): Side
   return {
     listen: hostPort(single('listen', raw, env), '127.0.0.1:8787'),
     adminListen: hostPort(single('adminListen', raw, env), '127.0.0.1:8788'),
-    routes: resolveRoutes(upstreams.value, upstreams.origin),
+    routes: withSigningRegions(resolveRoutes(upstreams.value, upstreams.origin), env),
     telemetry: {
       metricsUrl: endpoint,
       protocol: protocol(single('otlpProtocol', raw, env)),

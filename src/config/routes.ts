@@ -5,6 +5,7 @@
 import { defaultRoutes, findProvider, providerKeys } from '../providers/registry';
 import type { ProviderProfile } from '../providers/types';
 import { redactUrl } from '../log/redact';
+import { regionOf } from '../aws/region';
 import { ConfigError } from './errors';
 
 export interface Route {
@@ -16,6 +17,8 @@ export interface Route {
   /** `server.address` / `server.port` attributes. */
   serverAddress: string;
   serverPort: number;
+  /** Where the sidecar signs this route's requests for (providers with `awsSigning`: Bedrock). */
+  signing?: { service: string; region: string };
 }
 
 const ROUTE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -70,6 +73,22 @@ export function buildRoute(name: string, rawUrl: string, provider: ProviderProfi
     serverAddress: target.hostname.replace(/^\[|\]$/g, ''),
     serverPort: target.port ? Number(target.port) : defaultPort,
   };
+}
+
+/**
+ * Routes whose provider needs its requests signed, with the region to sign for: the upstream's
+ * host name (bedrock-runtime.<region>.amazonaws.com), else AWS_REGION / AWS_DEFAULT_REGION.
+ */
+export function withSigningRegions(routes: readonly Route[], env: Readonly<Record<string, string | undefined>>): Route[] {
+  return routes.map((route) => {
+    const signing = route.provider.awsSigning;
+    if (signing === undefined) return route;
+    const region = regionOf(route.target, env);
+    if (region === undefined) {
+      throw new ConfigError(`route "${route.name}" signs its requests for AWS but names no region: use https://bedrock-runtime.<region>.amazonaws.com or set AWS_REGION`);
+    }
+    return { ...route, signing: { service: signing.service, region } };
+  });
 }
 
 /** The routes to serve: the user's, or every provider with a public endpoint. */

@@ -65,7 +65,7 @@ const PROFILES: readonly ProviderProfile[] = [
   { key: 'openrouter', providerName: 'openrouter', dialect: openAiWithUsage, defaultUrl: 'https://openrouter.ai' },
   // Regional (https://bedrock-runtime.<region>.amazonaws.com), so never a default route. The AWS SDKs
   // read AWS_ENDPOINT_URL_BEDROCK_RUNTIME as the service's whole endpoint, paths included.
-  { key: 'bedrock', providerName: 'aws.bedrock', dialect: bedrockDialect, sdkBaseUrl: { env: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME', path: '' } },
+  { key: 'bedrock', providerName: 'aws.bedrock', dialect: bedrockDialect, sdkBaseUrl: { env: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME', path: '' }, awsSigning: { service: 'bedrock' } },
   { key: 'ollama', providerName: 'ollama', dialect: ollamaDialect, sdkBaseUrl: { env: 'OLLAMA_HOST', path: '' } },
   { key: 'vllm', providerName: 'vllm', dialect: openAiWithUsage },
   { key: 'together', providerName: 'together', dialect: openAiWithUsage },

@@ -133,4 +133,10 @@ export interface ProviderProfile {
   defaultUrl?: string;
   /** Environment variable SDKs read for their base URL, and the path under the route it should point at. */
   sdkBaseUrl?: { env: string; path: string };
+  /**
+   * The provider authenticates requests with an AWS SigV4 signature over its own host and path,
+   * which a request re-addressed to the sidecar no longer matches: the sidecar signs them again
+   * as this service (src/aws/sigv4.ts).
+   */
+  awsSigning?: { service: string };
 }

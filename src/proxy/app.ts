@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { AwsRequestSigner } from '../aws/sigv4';
 import type { Route } from '../config/routes';
 import type { ExchangeServices } from './exchange';
 import { forwardOnRoute, type RouteProxyOptions } from './routeProxy';
@@ -16,6 +17,8 @@ export interface ProxyAppOptions {
   maxBodyBytes: number;
   /** Keep-alive pool to every upstream, with the configured deadlines (see createUpstreamPool). */
   upstreamPool: Pick<Dispatcher, 'dispatch'>;
+  /** Signers of the routes whose requests the sidecar signs again (Bedrock), by route name. */
+  signers?: ReadonlyMap<string, AwsRequestSigner>;
   services: ExchangeServices;
   headerAttributes: (req: http.IncomingMessage) => Record<string, string>;
   /** Told of every request the app answers itself with 400/404 (for the refusal log; no request bytes). */
@@ -31,6 +34,7 @@ export function createProxyApp(options: ProxyAppOptions): ProxyHandler {
     services: options.services,
     headerAttributes: options.headerAttributes,
     upstreamPool: options.upstreamPool,
+    ...(options.signers ? { signers: options.signers } : {}),
   };
   const refused = options.onRefused ?? ((): void => undefined);
   return (req, res) => {

@@ -28,7 +28,7 @@ export interface ExchangeServices {
 export type Outcome =
   | { kind: 'completed' }
   | { kind: 'cancelled' }
-  | { kind: 'upstream_failed'; errorType: typeof ERROR_TYPE.timeout | typeof ERROR_TYPE.connectionError };
+  | { kind: 'upstream_failed'; errorType: typeof ERROR_TYPE.timeout | typeof ERROR_TYPE.connectionError | typeof ERROR_TYPE.notSigned };
 
 /** `gen_ai.operation.name` for traffic no provider module recognised; it is still measured. */
 export const UNRECOGNISED_OPERATION = '_OTHER';

@@ -2,6 +2,7 @@
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message: they are
  * dropped in both directions. Everything else passes through with its original case and order.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 
 const HOP_BY_HOP = new Set([
@@ -85,6 +86,9 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], host: stri
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
     if (lower === 'host' || isHopByHop(lower, listed)) continue;
+    // HTTP/2 pseudo-headers (:authority, :path, ...) are framing, never fields; an HTTP/1.1 name
+    // cannot start with ':', so this only ever drops them from HTTP/2 requests.
+    if (lower.startsWith(':')) continue;
     // The sidecar's server already answered the client's 100-continue; undici sends no Expect.
     if (lower === 'expect') continue;
     // A body already read has a known length.
@@ -94,5 +98,38 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], host: stri
   }
   if (bodyWasRead) out.push('Content-Length', String(options.contentLength));
   if (options.identityEncoding) out.push('Accept-Encoding', 'identity');
+  return out;
+}
+
+/**
+ * Fields HTTP/2 forbids (RFC 9113 §8.2.2): node:http2 throws on all of them but `connection`,
+ * which it drops with a process warning. `te` may only be `trailers`.
+ */
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+function isConnectionSpecific(name: string, value: unknown): boolean {
+  const lower = name.toLowerCase();
+  return CONNECTION_SPECIFIC.has(lower) || (lower === 'te' && value !== 'trailers');
+}
+
+function isFlatList(headers: OutgoingHttpHeaders | readonly string[]): headers is readonly string[] {
+  return Array.isArray(headers);
+}
+
+/**
+ * Response headers for an HTTP/2 client: the same fields, in the same shape (a flat
+ * [name, value, ...] list or an object), minus the connection-specific ones.
+ */
+export function http2ResponseHeaders(headers: OutgoingHttpHeaders | readonly string[]): OutgoingHttpHeaders | string[] {
+  if (isFlatList(headers)) {
+    const out: string[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] ?? '';
+      if (!isConnectionSpecific(name, headers[i + 1])) out.push(name, headers[i + 1] ?? '');
+    }
+    return out;
+  }
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (!isConnectionSpecific(name, value)) out[name] = value;
   return out;
 }

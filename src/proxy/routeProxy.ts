@@ -9,11 +9,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { AwsRequestSigner, HeaderMap } from '../aws/sigv4';
 import type { Route } from '../config/routes';
 import { LayoutMembers, NO_MEMBERS } from '../observe/jsonMembers';
 import { setTopLevelMembers } from '../observe/jsonText';
 import type { RequestView } from '../providers/types';
 import { Exchange, type ExchangeServices } from './exchange';
+import { http2RequestHasBody } from './h2compat';
 import { upstreamRequestHeaders } from './headers';
 import { bodyPlan, readBody } from './requestBody';
 import { UpstreamCall } from './upstreamCall';
@@ -24,6 +26,8 @@ export interface RouteProxyOptions {
   /** Maps request headers to extra metric attributes (bounded); empty when not configured. */
   headerAttributes(req: IncomingMessage): Record<string, string>;
   upstreamPool: Pick<Dispatcher, 'dispatch'>;
+  /** Signers of the routes whose requests the sidecar signs again (Bedrock), by route name. */
+  signers?: ReadonlyMap<string, AwsRequestSigner>;
 }
 
 /** Forward `req` (whose path after the route prefix is `rest`) to the route's upstream. */
@@ -31,11 +35,18 @@ export function forwardOnRoute(route: Route, rest: string, req: IncomingMessage,
   const exchange = new Exchange(route, options.services, options.headerAttributes(req));
   // Built now so a client that leaves while its body is still being read is noticed too.
   const call = new UpstreamCall(res, exchange, rest, options);
+  const signer = signerFor(route, req, options);
   const plan = bodyPlan(req, options.maxBodyBytes);
   if (plan === 'too_large') options.services.telemetryError('request_too_large', undefined);
+  if (plan === 'too_large' && signer) {
+    // A signature covers the body's hash: a body that is not read whole cannot be signed.
+    inspectRequest(req, rest, exchange, NO_MEMBERS, options);
+    call.notSigned('body_too_large');
+    return;
+  }
   if (plan !== 'read') {
     inspectRequest(req, rest, exchange, NO_MEMBERS, options);
-    sendUpstream(route, rest, req, exchange, call, options.upstreamPool);
+    sendUpstream(route, rest, req, exchange, call, options.upstreamPool, signer);
     return;
   }
   readBody(req, options.maxBodyBytes, (read) => {
@@ -56,7 +67,8 @@ export function forwardOnRoute(route: Route, rest: string, req: IncomingMessage,
       options.services.telemetryError(read.reason === 'over_budget' ? 'request_over_budget' : 'request_too_large', undefined);
     }
     inspectRequest(req, rest, exchange, body, options);
-    sendUpstream(route, rest, req, exchange, call, options.upstreamPool);
+    if (signer && read.kind !== 'complete') return call.notSigned(read.reason === 'over_budget' ? 'body_over_budget' : 'body_too_large');
+    sendUpstream(route, rest, req, exchange, call, options.upstreamPool, signer);
   });
 }
 
@@ -79,27 +91,58 @@ function inspectRequest(req: IncomingMessage, rest: string, exchange: Exchange, 
   }
 }
 
-function sendUpstream(route: Route, rest: string, req: IncomingMessage, exchange: Exchange, call: UpstreamCall, pool: Pick<Dispatcher, 'dispatch'>): void {
+function sendUpstream(route: Route, rest: string, req: IncomingMessage, exchange: Exchange, call: UpstreamCall, pool: Pick<Dispatcher, 'dispatch'>, signer?: AwsRequestSigner): void {
   if (call.clientLeft()) return;
   const headers = upstreamRequestHeaders(req.rawHeaders, route.upstream.host, {
     contentLength: exchange.upstreamBody?.length,
     // Usage chunks can only be removed from a readable stream, so ask for it uncompressed.
     identityEncoding: exchange.hideInjectedUsage,
   });
-  pool.dispatch(
-    {
-      origin: route.upstream.origin,
-      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      path: joinPath(route.upstream.basePath, rest),
-      headers,
-      body: exchange.upstreamBody ?? (hasBody(req) ? req : undefined),
+  const request = {
+    origin: route.upstream.origin,
+    method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+    path: joinPath(route.upstream.basePath, rest),
+    headers,
+    body: exchange.upstreamBody ?? (hasBody(req) ? req : undefined),
+  };
+  if (!signer) return void pool.dispatch(request, call);
+  // Signed last, over exactly the headers, path and bytes that are sent.
+  const body = exchange.upstreamBody ?? EMPTY_BODY;
+  signer.sign({ method: request.method, url: new URL(request.path, request.origin), headers: headerMap(headers), body }).then(
+    (signed) => {
+      if (!call.clientLeft()) pool.dispatch({ ...request, headers: signed, body: body.length > 0 ? body : undefined }, call);
     },
-    call,
+    () => call.notSigned('no_credentials'),
   );
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/**
+ * The route's signer, unless the client authenticates with a Bedrock API key (`Authorization:
+ * Bearer`): a bearer token names no host, so it travels on as the app sent it.
+ */
+function signerFor(route: Route, req: IncomingMessage, options: RouteProxyOptions): AwsRequestSigner | undefined {
+  const signer = options.signers?.get(route.name);
+  if (signer === undefined) return undefined;
+  return /^bearer\s/i.test(req.headers.authorization ?? '') ? undefined : signer;
+}
+
+/** A flat [name, value, ...] header list as a map (repeated names keep every value). */
+function headerMap(flat: readonly string[]): HeaderMap {
+  const map: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i] as string;
+    const value = flat[i + 1] ?? '';
+    const existing = map[name];
+    map[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return map;
 }
 
 /** RFC 9112 §6.3: a request has a body only when it says so; a GET must not grow an empty chunked one. */
 function hasBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor === 2) return http2RequestHasBody(req);
   return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
 

@@ -95,6 +95,9 @@ export function guardProxyHandler(handler: Handler, options: ProxyGuardOptions):
   };
 
   return (req, res) => {
+    // HTTP/2 streams are concurrent by design, bounded per connection by the session's
+    // maxConcurrentStreams (see h2c.ts): each is served at once, with every other check below.
+    if (req.httpVersionMajor === 2) return serve({ serving: false, waiting: [], flooded: false }, req, res);
     const socket = req.socket;
     let state = connections.get(socket);
     if (state === undefined) {

@@ -10,7 +10,7 @@ import { framingFor, ResponseObserver } from '../observe/responseObserver';
 import { ERROR_TYPE } from '../telemetry/names';
 import type { Exchange, ExchangeServices } from './exchange';
 import { clientResponseHeaders, rawHeaderStrings } from './headers';
-import { upstreamErrorBody } from './upstreamErrors';
+import { notSignedError, upstreamErrorBody, type NotSignedReason } from './upstreamErrors';
 import { classifyUpstreamError } from './upstreamPool';
 
 export interface UpstreamCallOptions {
@@ -124,6 +124,20 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     const body = JSON.stringify(upstreamErrorBody(this.exchange.route, status, code, pathOnly(this.rest)));
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
+  }
+
+  /**
+   * The request was not sent: its route must sign it and could not. Answered like the sidecar's
+   * other own errors (the route API's shape), and recorded with error.type request_not_signed.
+   */
+  notSigned(reason: NotSignedReason): void {
+    if (this.answered || this.clientLeft()) return;
+    this.answered = true;
+    this.exchange.finish({ kind: 'upstream_failed', errorType: ERROR_TYPE.notSigned });
+    const { status, body } = notSignedError(this.exchange.route, reason, pathOnly(this.rest));
+    const text = JSON.stringify(body);
+    this.res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    this.res.end(text);
   }
 }
 

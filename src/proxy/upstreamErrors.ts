@@ -26,6 +26,22 @@ export function upstreamErrorBody(route: Route, status: 502 | 504, cause: string
   return inRouteShape(route, error, path);
 }
 
+/** Why a request its route must sign was not sent (the status the client gets, and what it is told). */
+export type NotSignedReason = 'no_credentials' | 'body_too_large' | 'body_over_budget';
+
+const NOT_SIGNED: Record<NotSignedReason, { status: 413 | 502 | 503; text: string }> = {
+  no_credentials: { status: 502, text: 'has no AWS credentials to sign it with (see the sidecar\'s log)' },
+  body_too_large: { status: 413, text: 'cannot sign a body larger than --max-body-bytes (it must be read whole to be signed)' },
+  body_over_budget: { status: 503, text: 'cannot hold this body to sign it now: --max-buffered-bytes is in use by other calls' },
+};
+
+/** A request on a route that signs its requests (Bedrock) that could not be signed, in the route's error shape. */
+export function notSignedError(route: Route, reason: NotSignedReason, path: string): { status: 413 | 502 | 503; body: unknown } {
+  const { status, text } = NOT_SIGNED[reason];
+  const error: SidecarError = { status, type: 'genai_sidecar_not_signed', code: reason === 'no_credentials' ? 'aws_credentials_unavailable' : 'request_not_signed', message: `genai-sidecar: route "${route.name}" ${text}` };
+  return { status, body: inRouteShape(route, error, path) };
+}
+
 const REFUSED_BECAUSE: Record<RoutePathRefusal, string> = {
   above_root: 'its ".." segments climb above the route\'s root',
   ambiguous: 'servers would read its segments in different ways (a dot or empty segment beside a backslash, an encoded slash or backslash, a path parameter, a NUL or a doubled slash)',

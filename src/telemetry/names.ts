@@ -243,6 +243,8 @@ export const ERROR_TYPE = {
   timeout: 'timeout',
   connectionError: 'connection_error',
   cancelled: 'cancelled',
+  /** The sidecar could not sign a request its route must sign (no AWS credentials, a body too large to hash). */
+  notSigned: 'request_not_signed',
   other: '_OTHER',
 } as const;
 

@@ -22,16 +22,30 @@ export function requireBuiltCli(): string {
 }
 
 /**
+ * A made-up AWS identity and region for the sidecars tests start, so routes that sign their
+ * requests (Bedrock) can, and no real AWS identity of the machine ever reaches a test.
+ */
+export const TEST_AWS_ENV: Readonly<Record<string, string>> = {
+  AWS_ACCESS_KEY_ID: 'AKIATESTSIDECAR00001',
+  AWS_SECRET_ACCESS_KEY: 'test-only-secret-access-key',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+};
+
+/**
  * The environment for the child: this process's, minus anything that would change the CLI's
- * configuration (OTEL_*, GENAI_SIDECAR_*) or how node runs (jest's NODE_OPTIONS), plus `extra`.
+ * configuration (OTEL_*, GENAI_SIDECAR_*, AWS_*) or how node runs (jest's NODE_OPTIONS), plus the
+ * test AWS identity and `extra`.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('GENAI_SIDECAR_') || key === 'NODE_OPTIONS') continue;
+    if (key.startsWith('OTEL_') || key.startsWith('GENAI_SIDECAR_') || key.startsWith('AWS_') || key === 'NODE_OPTIONS') continue;
     env[key] = value;
   }
-  return { ...env, ...extra };
+  return { ...env, ...TEST_AWS_ENV, ...extra };
 }
 
 export interface Exit {

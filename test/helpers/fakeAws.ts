@@ -196,13 +196,35 @@ const CONVERSE_ANSWER = JSON.stringify({
   metrics: { latencyMs: 1 },
 });
 
-export async function startFakeBedrock(options: { keys: FakeKeyRing; region: string; service?: string }): Promise<FakeBedrock> {
+/** What a fake Bedrock answers a request whose signature verified: recorded bytes, in the pieces given. */
+export interface FakeBedrockAnswer {
+  status: number;
+  headers: Record<string, string>;
+  chunks: Array<string | Buffer>;
+  /** Milliseconds between chunks (a slow stream); default: the next turn of the event loop. */
+  pauseMs?: number;
+}
+
+export async function startFakeBedrock(options: { keys: FakeKeyRing; region: string; service?: string; answer?: (request: ReceivedSignedRequest) => FakeBedrockAnswer }): Promise<FakeBedrock> {
   const received: FakeBedrock['received'] = [];
   const server = http.createServer((req, res) => {
     void readBody(req).then((body) => {
       const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
       const verdict = verifySigV4(request, options.keys, { region: options.region, service: options.service });
       received.push({ ...request, verdict });
+      if (verdict.ok && options.answer) {
+        const answer = options.answer(request);
+        res.writeHead(answer.status, { ...answer.headers, 'x-amzn-requestid': `req-${received.length}` });
+        // Piece by piece, as a stream arrives, each piece its own write.
+        void (async () => {
+          for (const chunk of answer.chunks) {
+            res.write(chunk);
+            await new Promise((resolve) => (answer.pauseMs ? setTimeout(resolve, answer.pauseMs) : setImmediate(resolve)));
+          }
+          res.end();
+        })();
+        return;
+      }
       if (verdict.ok) {
         res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': `req-${received.length}` });
         res.end(CONVERSE_ANSWER);

@@ -5,6 +5,7 @@
 import { resolveRunConfig, type RawFlags } from '../../src/cli/runFlags';
 import { createLogger, type LogSink } from '../../src/log/logger';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar';
+import { TEST_AWS_ENV } from './cliProcess';
 import { startFakeProvider, type FakeProvider } from './fakeProvider';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from './otlpReceiver';
 
@@ -44,12 +45,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       logLevel: 'debug',
       ...flags,
     },
-    {},
+    // The region routes that sign their requests (Bedrock) sign for; the fake provider's host names none.
+    { AWS_REGION: TEST_AWS_ENV.AWS_REGION },
     'test',
   );
   const logLines: string[] = [];
   const sink: LogSink = { write: (line: string) => logLines.push(line) };
-  const sidecar = await startSidecar(config, createLogger(config.logLevel, config.logFormat, sink));
+  const identity = { accessKeyId: TEST_AWS_ENV.AWS_ACCESS_KEY_ID as string, secretAccessKey: TEST_AWS_ENV.AWS_SECRET_ACCESS_KEY as string };
+  const sidecar = await startSidecar(config, createLogger(config.logLevel, config.logFormat, sink), { awsCredentials: async () => identity });
   return {
     provider,
     receiver,
