@@ -116,6 +116,21 @@ describe('CostCalculator: built-in prices (real recorded usages)', () => {
       usd: 0.15,
     },
     {
+      name: 'Bedrock model ID (Claude 3 Sonnet on-demand: $3 per million input tokens)',
+      query: { providerName: 'aws.bedrock', requestModel: 'anthropic.claude-3-sonnet-20240229-v1:0', usage: { input: 1000000, output: 0 } },
+      usd: 3,
+    },
+    {
+      name: 'Bedrock cross-region inference profile, and one named by its ARN',
+      query: { providerName: 'aws.bedrock', requestModel: 'arn:aws:bedrock:us-east-1:012345678901:inference-profile/us.anthropic.claude-3-7-sonnet-20250219-v1:0', usage: { input: 1000000, output: 0 } },
+      usd: 3,
+    },
+    {
+      name: 'Bedrock Amazon Nova Lite',
+      query: { providerName: 'aws.bedrock', requestModel: 'amazon.nova-lite-v1:0', usage: { input: 1000000, output: 0 } },
+      usd: 0.06,
+    },
+    {
       name: 'output only (input not reported)',
       query: { providerName: 'openai', responseModel: 'gpt-4o-mini', usage: { output: 1000000 } },
       usd: 0.6,
