@@ -3,10 +3,11 @@
  * - a Bedrock runtime that checks every request's SigV4 signature with `aws4`, an implementation
  *   independent of the sidecar's (@smithy/signature-v4), and answers 403 like AWS when it fails;
  * - an STS answering AssumeRoleWithWebIdentity (the IRSA path) with XML as the real one does;
- * - a container credentials endpoint (ECS / EKS Pod Identity) answering JSON.
+ * - a container credentials endpoint (ECS / EKS Pod Identity) answering JSON;
+ * - an EC2 instance metadata service requiring IMDSv2 session tokens, serving an instance role.
  * A shared key ring holds the credentials the fakes issue, so Bedrock knows every valid key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import aws4 from 'aws4';
@@ -411,4 +412,101 @@ export async function startFakeContainerCredentials(options: { keys: FakeKeyRing
   });
   const port = await listen(server);
   return { url: `http://127.0.0.1:${port}${path}`, calls, issued, settings, close: closer(server) };
+}
+
+export interface ImdsCall {
+  at: number;
+  method: string;
+  path: string;
+  /** The x-aws-ec2-metadata-token header as received. */
+  token: string | undefined;
+  /** The x-aws-ec2-metadata-token-ttl-seconds header as received (the token PUT sends it). */
+  ttlSeconds: string | undefined;
+  /** What the fake answered. */
+  status: number;
+}
+
+export interface FakeImds {
+  /** The endpoint to put in AWS_EC2_METADATA_SERVICE_ENDPOINT (scheme, host and port; no path). */
+  url: string;
+  port: number;
+  roleName: string;
+  calls: ImdsCall[];
+  /** Session tokens handed out by the token PUT, in order. */
+  tokens: string[];
+  issued: Array<TestCredentials & { expiration: Date }>;
+  /** Mutable: applies to the next answers. `tokenStatus` other than 200 refuses token PUTs with that status. */
+  settings: { lifetimeMs: number; tokenStatus: number };
+  close(): Promise<void>;
+}
+
+const IMDS_TOKEN_PATH = '/latest/api/token';
+const IMDS_CREDENTIALS_PATH = '/latest/meta-data/iam/security-credentials/';
+
+/**
+ * EC2 instance metadata with IMDSv2 required (HttpTokens=required): a session token comes from
+ * `PUT /latest/api/token` with a TTL of 1 to 21600 seconds, and every GET must carry a live one
+ * in x-aws-ec2-metadata-token, else 401 as the real service answers. A missing token gets 401 too,
+ * so a client silently falling back to IMDSv1 fails here instead of passing unnoticed.
+ */
+export async function startFakeImds(options: { keys: FakeKeyRing; lifetimeMs: number; roleName?: string }): Promise<FakeImds> {
+  const roleName = options.roleName ?? 'bedrock-app-instance-role';
+  const calls: ImdsCall[] = [];
+  const tokens: string[] = [];
+  const issued: FakeImds['issued'] = [];
+  const settings = { lifetimeMs: options.lifetimeMs, tokenStatus: 200 };
+  /** Live tokens and when each stops being accepted. */
+  const tokenExpiry = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    void readBody(req).then(() => {
+      const call: ImdsCall = {
+        at: Date.now(),
+        method: req.method ?? '',
+        path: req.url ?? '',
+        token: single(req.headers['x-aws-ec2-metadata-token']),
+        ttlSeconds: single(req.headers['x-aws-ec2-metadata-token-ttl-seconds']),
+        status: 0,
+      };
+      calls.push(call);
+      const answer = (status: number, body: string, headers: Record<string, string> = {}): void => {
+        call.status = status;
+        res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+        res.end(body);
+      };
+
+      if (call.path === IMDS_TOKEN_PATH) {
+        if (call.method !== 'PUT') return answer(405, 'Method Not Allowed');
+        if (settings.tokenStatus !== 200) return answer(settings.tokenStatus, 'Forbidden');
+        const ttl = Number(call.ttlSeconds);
+        if (!/^\d+$/.test(call.ttlSeconds ?? '') || ttl < 1 || ttl > 21600) return answer(400, 'Bad Request');
+        const token = `AQAEAFakeImdsToken${tokens.length + 1}-${randomBytes(12).toString('base64url')}==`;
+        tokens.push(token);
+        tokenExpiry.set(token, Date.now() + ttl * 1000);
+        return answer(200, token, { 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) });
+      }
+      if (call.method !== 'GET') return answer(405, 'Method Not Allowed');
+      const expiresAt = call.token === undefined ? undefined : tokenExpiry.get(call.token);
+      if (expiresAt === undefined || expiresAt <= Date.now()) return answer(401, 'Unauthorized');
+
+      if (call.path === IMDS_CREDENTIALS_PATH) return answer(200, roleName);
+      if (call.path !== `${IMDS_CREDENTIALS_PATH}${roleName}`) return answer(404, 'Not Found');
+      const credentials = options.keys.mint();
+      const expiration = wholeSeconds(Date.now() + settings.lifetimeMs);
+      issued.push({ ...credentials, expiration });
+      return answer(
+        200,
+        JSON.stringify({
+          Code: 'Success',
+          LastUpdated: stsTime(wholeSeconds(Date.now())),
+          Type: 'AWS-HMAC',
+          AccessKeyId: credentials.accessKeyId,
+          SecretAccessKey: credentials.secretAccessKey,
+          Token: credentials.sessionToken,
+          Expiration: stsTime(expiration),
+        }),
+      );
+    });
+  });
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}`, port, roleName, calls, tokens, issued, settings, close: closer(server) };
 }

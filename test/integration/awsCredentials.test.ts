@@ -1,9 +1,10 @@
 /**
  * The credential cache over the AWS SDK's real default chain (`fromNodeProviderChain`), one
  * source at a time, each against a loopback fake: environment keys, a web identity token file
- * exchanged at a fake STS (IRSA), and a container credentials endpoint (ECS / EKS Pod Identity).
- * Every test starts from an environment without AWS_* variables, with empty config files and
- * HOME in a temp dir (so ~/.aws cannot leak in) and instance metadata disabled (never waited on).
+ * exchanged at a fake STS (IRSA), a container credentials endpoint (ECS / EKS Pod Identity) and
+ * EC2 instance metadata (IMDSv2). Every test starts from an environment without AWS_* variables,
+ * with empty config files and HOME in a temp dir (so ~/.aws cannot leak in) and instance metadata
+ * disabled (never waited on); only the IMDS tests lift that, after pointing it at a loopback fake.
  * Signatures made with the resolved credentials are checked by the fake Bedrock (aws4).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import {
   sendTo,
   startFakeBedrock,
   startFakeContainerCredentials,
+  startFakeImds,
   startFakeSts,
   type FakeBedrock,
   type TestCredentials,
@@ -127,6 +129,21 @@ async function webIdentityEnv(lifetimeMs: number) {
   return sts;
 }
 
+/**
+ * Points the chain's last source, instance metadata, at a fake IMDS on loopback. In
+ * @smithy/credential-provider-imds AWS_EC2_METADATA_SERVICE_ENDPOINT overrides ..._ENDPOINT_MODE, so
+ * no mode is needed; it is set before AWS_EC2_METADATA_DISABLED is lifted so 169.254.169.254 is never a target.
+ */
+async function instanceMetadataEnv(lifetimeMs: number) {
+  const imds = await startFakeImds({ keys, lifetimeMs });
+  closers.push(imds.close);
+  Object.assign(process.env, { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url });
+  delete process.env.AWS_EC2_METADATA_DISABLED;
+  return imds;
+}
+
+const IMDS_ROLES_PATH = '/latest/meta-data/iam/security-credentials/';
+
 // ------------------------------------------------------------------ the chain, source by source
 
 describe('the default Node credential chain, source by source', () => {
@@ -218,6 +235,69 @@ describe('the default Node credential chain, source by source', () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]?.servingCached).toBe(false);
     for (const text of [(error as Error).message, failures[0]?.message ?? '']) expect(text).not.toContain('a-wrong-token-1111111111');
+  });
+
+  test('EC2 instance metadata (IMDSv2) at AWS_EC2_METADATA_SERVICE_ENDPOINT: token PUT, then GETs carrying that token', async () => {
+    const imds = await instanceMetadataEnv(60 * 60_000);
+    const cache = cacheFor();
+    expect(await cache.warm()).toBe(true);
+    expect(imds.calls.map(({ method, path: target, status }) => [method, target, status])).toEqual([
+      ['PUT', '/latest/api/token', 200],
+      ['GET', IMDS_ROLES_PATH, 200],
+      ['GET', `${IMDS_ROLES_PATH}${imds.roleName}`, 200],
+    ]);
+    expect(imds.tokens).toHaveLength(1);
+    expect(imds.calls[0]?.token).toBeUndefined();
+    expect(imds.calls[0]?.ttlSeconds).toMatch(/^\d+$/);
+    expect(imds.calls.slice(1).map((call) => call.token)).toEqual([imds.tokens[0], imds.tokens[0]]);
+    const issued = imds.issued[0] as TestCredentials & { expiration: Date };
+    const { headers, answer, verdict } = await signAndVerify(cache);
+    expect(verdict).toEqual({ ok: true, accessKeyId: issued.accessKeyId });
+    expect(answer.status).toBe(200);
+    expect(headers['x-amz-security-token']).toBe(issued.sessionToken);
+  });
+
+  test('EC2 instance metadata: the cache keeps the served Expiration and refreshes before it with a new token', async () => {
+    // Whole seconds, so 2-3 s: the cache refreshes at half the usable lifetime, within about a second.
+    const imds = await instanceMetadataEnv(3_000);
+    const cache = cacheFor();
+    expect(await cache.warm()).toBe(true);
+    const first = imds.issued[0] as TestCredentials & { expiration: Date };
+    expect(cache.current()?.accessKeyId).toBe(first.accessKeyId);
+    expect(cache.current()?.expiration?.getTime()).toBe(first.expiration.getTime());
+
+    imds.settings.lifetimeMs = 60 * 60_000;
+    await waitFor(() => cache.current()?.accessKeyId === imds.issued[1]?.accessKeyId, 3_000, 'the refreshed IMDS credentials');
+    const second = imds.issued[1] as TestCredentials & { expiration: Date };
+    expect(Date.now()).toBeLessThan(first.expiration.getTime()); // refreshed before the served expiry
+    expect(cache.current()?.expiration?.getTime()).toBe(second.expiration.getTime());
+    // Each chain call builds a new IMDS provider, so the refresh does its own token handshake.
+    expect(imds.tokens).toHaveLength(2);
+    expect(imds.calls.slice(3).map((call) => [call.method, call.token])).toEqual([
+      ['PUT', undefined],
+      ['GET', imds.tokens[1]],
+      ['GET', imds.tokens[1]],
+    ]);
+    const { verdict } = await signAndVerify(cache);
+    expect(verdict).toEqual({ ok: true, accessKeyId: second.accessKeyId });
+  });
+
+  test('EC2 instance metadata refusing the token PUT: the SDK falls back to tokenless IMDSv1 GETs, which get 401; AwsCredentialsError', async () => {
+    const imds = await instanceMetadataEnv(60 * 60_000);
+    imds.settings.tokenStatus = 403;
+    const failures: AwsCredentialFailure[] = [];
+    const cache = cacheFor({ onFailure: (failure) => failures.push(failure) });
+    expect(await cache.warm()).toBe(false);
+    expect(imds.calls.map(({ method, token, status }) => [method, token, status])).toEqual([
+      ['PUT', undefined, 403],
+      ['GET', undefined, 401],
+    ]);
+    expect(imds.issued).toHaveLength(0);
+    const error: unknown = await cache.resolve().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AwsCredentialsError);
+    // The SDK reports only the chain's generic end; the IMDS 401 is not in the message.
+    expect((error as Error).message).toMatch(/^no AWS credentials were found in the credential chain .*Could not load credentials from any providers/);
+    expect(failures).toHaveLength(1);
   });
 
   test('environment keys come before a web identity token file: STS is not called', async () => {

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { METRICS } from '../../src/telemetry/names';
 import { loadCorpus, responseChunks, ROUTE_FOR_PROVIDER } from '../helpers/corpus';
 import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
+import { TEST_AWS_ENV } from '../helpers/cliProcess';
 import { pointsOf, startHarness, type Harness } from '../helpers/harness';
 import type { ReceivedPoint } from '../helpers/otlpReceiver';
 
@@ -133,6 +134,39 @@ describe('secrets never leave', () => {
       expect({ canary, inMetrics: exported.includes(canary) }).toEqual({ canary, inMetrics: false });
       for (const page of scraped) expect({ canary, inScrape: page.includes(canary) }).toEqual({ canary, inScrape: false });
       expect({ canary, inLogs: logs.includes(canary) }).toEqual({ canary, inLogs: false });
+    }
+  });
+});
+
+describe("the pod's AWS identity (Bedrock routes sign with it)", () => {
+  test("signs the call, replaces the app's signature, and appears in no export, scrape or log line", async () => {
+    const app = { keyId: 'AKIACANARYAPPKEY0001', signature: 'canary5ab3f0signature', token: 'canary-APP-SESSION-TOKEN-88c1' };
+    harness.provider.enqueue({ status: 200, headers: { 'content-type': 'application/json' }, chunks: ['{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":1}}'] });
+    const response = await fetch(`${harness.sidecar.url}/bedrock/model/amazon.nova-lite-v1%3A0/converse`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `AWS4-HMAC-SHA256 Credential=${app.keyId}/20261207/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=${app.signature}`,
+        'x-amz-date': '20261207T000000Z',
+        'x-amz-security-token': app.token,
+        'x-amz-content-sha256': 'canary-content-sha',
+      },
+      body: '{"messages":[{"role":"user","content":[{"text":"Hi"}]}]}',
+    });
+    expect(response.status).toBe(200);
+    const upstream = harness.provider.received.at(-1);
+    // Signed with the pod's key, for the upstream; nothing of the app's signature went on.
+    expect(String(upstream?.headers.authorization)).toContain(`Credential=${TEST_AWS_ENV.AWS_ACCESS_KEY_ID}/`);
+    const forwarded = JSON.stringify(upstream?.headers);
+    for (const value of [app.keyId, app.signature, app.token, 'canary-content-sha', '20261207T000000Z']) expect({ value, forwarded: forwarded.includes(value) }).toEqual({ value, forwarded: false });
+
+    await harness.metrics((all) => pointsOf(all, METRICS.operationDuration.name).some((point) => point.attributes['gen_ai.provider.name'] === 'aws.bedrock'));
+    const exported = harness.receiver.bodies().map((body) => body.toString('latin1')).join('\n');
+    const scraped = await (await fetch(`${harness.sidecar.adminUrl}/metrics`)).text();
+    const logs = harness.logLines.join('');
+    const secrets = [TEST_AWS_ENV.AWS_SECRET_ACCESS_KEY as string, String(upstream?.headers.authorization).split('Signature=')[1] as string, app.signature, app.token];
+    for (const secret of secrets) {
+      expect({ secret, inMetrics: exported.includes(secret), inScrape: scraped.includes(secret), inLogs: logs.includes(secret) }).toEqual({ secret, inMetrics: false, inScrape: false, inLogs: false });
     }
   });
 });
