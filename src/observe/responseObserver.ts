@@ -23,7 +23,7 @@ import zlib from 'node:zlib';
 import type { BodyLease } from '../proxy/bodyBudget';
 import type { ProviderDialect, ResponseFacts, ResponseFraming, StreamEvent } from '../providers/types';
 import { documentsOf, eventMembers, NO_MEMBERS, type LayoutMembers } from './jsonMembers';
-import { EventStreamParser } from './eventStreamParser';
+import type { EventStreamParser } from './eventStreamParser';
 import { NdjsonParser } from './ndjsonParser';
 import { NO_BYTES, SseParser, type FramedEvent } from './sseParser';
 
@@ -92,7 +92,8 @@ export class ResponseObserver {
   constructor(private readonly options: ObserverOptions) {
     this.sse = options.framing === 'sse' ? new SseParser() : undefined;
     this.ndjson = options.framing === 'ndjson' ? new NdjsonParser() : undefined;
-    this.eventStream = options.framing === 'eventstream' ? new EventStreamParser() : undefined;
+    // Loaded on first use: AWS's codec is not worth its start-up time to the many sidecars that never see Bedrock.
+    this.eventStream = options.framing === 'eventstream' ? new (require('./eventStreamParser') as typeof import('./eventStreamParser')).EventStreamParser() : undefined;
     this.decoder = createDecoder(options.contentEncoding);
     // Rewriting needs plain text; compressed responses are forwarded untouched.
     this.rewriting = options.hideInjectedUsage && options.framing === 'sse' && !this.decoder;

@@ -16,12 +16,10 @@
  *   response write reports backpressure while the client's window is closed, so both directions
  *   pause as they do on a socket.
  */
-import http from 'node:http';
-import http2 from 'node:http2';
-import type { RefusalLog } from './refusalLog';
-import { asNodeHttp, ProxyHttp2Request, ProxyHttp2Response } from './h2compat';
+import type http from 'node:http';
+import type { H2cServer } from './h2cServer';
 import { routeByPreface } from './prefaceSniff';
-import { MAX_HEADER_FIELDS } from './serverGuards';
+import type { RefusalLog } from './refusalLog';
 
 /**
  * Streams a client may have open on one connection. HTTP/2 clients (the AWS SDK among them) put
@@ -32,11 +30,6 @@ import { MAX_HEADER_FIELDS } from './serverGuards';
  */
 export const MAX_CONCURRENT_STREAMS = 100;
 
-/** Pseudo-headers (4 on a request) and cookie crumbs counted by nghttp2 on top of the fields the guard counts. */
-const HEADER_PAIRS_MARGIN = 24;
-/** HPACK counts 32 bytes per field on top of its name and value (RFC 9113 §6.5.2). */
-const HPACK_FIELD_OVERHEAD = 32;
-
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 export interface H2cSessions {
@@ -46,98 +39,21 @@ export interface H2cSessions {
   destroy(): void;
 }
 
-type ProxyHttp2Options = http2.ServerOptions<typeof http.IncomingMessage, typeof http.ServerResponse, typeof ProxyHttp2Request, typeof ProxyHttp2Response>;
-
-function http2ServerOptions(): ProxyHttp2Options {
-  const maxHeaderListPairs = MAX_HEADER_FIELDS + HEADER_PAIRS_MARGIN;
-  return {
-    Http2ServerRequest: ProxyHttp2Request,
-    Http2ServerResponse: ProxyHttp2Response,
-    // Room for the guard's own 431 just past the field limit; nghttp2 resets the stream beyond.
-    maxHeaderListPairs,
-    settings: {
-      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
-      // The HTTP/1.1 head size limit (16 KiB by default), plus HPACK's per-field accounting.
-      maxHeaderListSize: http.maxHeaderSize + HPACK_FIELD_OVERHEAD * maxHeaderListPairs,
-    },
-  };
-}
-
 /**
- * Serves HTTP/2 prior-knowledge connections accepted by `server` with `handler`; the server's
- * request and keep-alive timeouts apply (see proxyServerOptions).
+ * Serves HTTP/2 prior-knowledge connections accepted by `server` with `handler`. The node:http2
+ * side (h2cServer.ts) is made when the first such connection arrives.
  */
 export function acceptH2c(server: http.Server, handler: Handler, log: RefusalLog): H2cSessions {
-  const requestTimeoutMs = server.requestTimeout;
-  const h2 = http2.createServer(http2ServerOptions(), (req, res) => {
-    limitRequestTime(req, res, requestTimeoutMs, log);
-    const view = asNodeHttp(req, res);
-    handler(view.req, view.res);
-  });
-  const sessions = new Set<http2.ServerHttp2Session>();
-
-  h2.on('session', (session: http2.ServerHttp2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-    closeWhenIdle(session, server.headersTimeout, server.keepAliveTimeout, log);
-  });
+  let h2: H2cServer | undefined;
   const router = routeByPreface(server, (socket) => {
-    // node:http accepts sockets half-open (it may answer after the client's FIN); a node:http2
-    // server's are not, and a session never notices a client that closed its side: the socket and
-    // the streams on it (their upstream calls included) would stay open for good.
-    socket.allowHalfOpen = false;
-    h2.emit('connection', socket);
+    h2 ??= (require('./h2cServer') as typeof import('./h2cServer')).createH2cServer(server, handler, log);
+    h2.accept(socket);
   });
-
   return {
     close: () => {
       router.destroyUndecided();
-      for (const session of sessions) session.close();
+      h2?.close();
     },
-    destroy: () => {
-      for (const session of sessions) session.destroy();
-    },
+    destroy: () => h2?.destroy(),
   };
-}
-
-/**
- * HTTP/1.1's connection deadlines for a session: its first stream within the head timeout (as a
- * new HTTP/1.1 connection must send its request head), then closed once it has had no open stream
- * for the keep-alive timeout. PINGs and SETTINGS do not keep a session without streams alive.
- */
-function closeWhenIdle(session: http2.ServerHttp2Session, firstStreamMs: number, idleMs: number, log: RefusalLog): void {
-  let open = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (ms: number, onExpiry: () => void): void => {
-    if (ms <= 0) return;
-    timer = setTimeout(() => {
-      onExpiry();
-      session.close();
-    }, ms);
-    timer.unref();
-  };
-  arm(firstStreamMs, () => log.note('refused:408', 'request refused', { status: 408, reason: 'ERR_HTTP_REQUEST_TIMEOUT', protocol: 'h2c' }));
-  session.on('stream', (stream: http2.ServerHttp2Stream) => {
-    open += 1;
-    clearTimeout(timer);
-    stream.once('close', () => {
-      open -= 1;
-      if (open === 0 && !session.closed) arm(idleMs, () => undefined);
-    });
-  });
-  session.once('close', () => clearTimeout(timer));
-}
-
-/** A stream must have sent its whole request (END_STREAM, body read) within --request-timeout. */
-function limitRequestTime(req: ProxyHttp2Request, res: ProxyHttp2Response, ms: number, log: RefusalLog): void {
-  const stream = req.stream;
-  if (ms <= 0 || stream.endAfterHeaders) return;
-  const timer = setTimeout(() => {
-    log.note('refused:408', 'request refused', { status: 408, reason: 'ERR_HTTP_REQUEST_TIMEOUT', protocol: 'h2c' });
-    res.requestTimedOut();
-  }, ms);
-  timer.unref();
-  const done = (): void => clearTimeout(timer);
-  stream.once('end', done);
-  stream.once('close', done);
 }

@@ -15,7 +15,6 @@ import { LayoutMembers, NO_MEMBERS } from '../observe/jsonMembers';
 import { setTopLevelMembers } from '../observe/jsonText';
 import type { RequestView } from '../providers/types';
 import { Exchange, type ExchangeServices } from './exchange';
-import { http2RequestHasBody } from './h2compat';
 import { upstreamRequestHeaders } from './headers';
 import { bodyPlan, readBody } from './requestBody';
 import { UpstreamCall } from './upstreamCall';
@@ -142,7 +141,8 @@ function headerMap(flat: readonly string[]): HeaderMap {
 
 /** RFC 9112 §6.3: a request has a body only when it says so; a GET must not grow an empty chunked one. */
 function hasBody(req: IncomingMessage): boolean {
-  if (req.httpVersionMajor === 2) return http2RequestHasBody(req);
+  // HTTP/2 frames a body itself: one follows unless END_STREAM came with the headers, declared length or not.
+  if (req.httpVersionMajor === 2) return (req as IncomingMessage & { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders !== true;
   return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
 
