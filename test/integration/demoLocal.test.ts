@@ -23,12 +23,23 @@ interface Demo {
 
 function startDemo(env: Record<string, string>): Demo {
   if (!existsSync(DEMO)) throw new Error(`${DEMO} is missing: make test builds it (make demo-local-build)`);
-  const child = spawn(process.execPath, [DEMO], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own, as a terminal gives it: cleanup after a failed test kills the
+  // whole group, so no sidecar or Prometheus outlives the test.
+  const child = spawn(process.execPath, [DEMO], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (text: string) => (output += text));
   child.stderr?.setEncoding('utf8').on('data', (text: string) => (output += text));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   return { child, output: () => output, exited };
+}
+
+/** Everything the demo started, whatever state the test left it in. */
+function killGroup(demo: Demo): void {
+  try {
+    process.kill(-(demo.child.pid as number), 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, context: () => string): Promise<T> {
@@ -109,7 +120,7 @@ test('started, every printed query returns data within a minute, the rules are l
     expect(existsSync(dir)).toBe(false);
     for (const url of [prometheus as string, ...sidecars]) expect(await accepts(url)).toBe(false);
   } finally {
-    demo.child.kill('SIGKILL');
+    killGroup(demo);
   }
 });
 
