@@ -14,7 +14,8 @@ import path from 'node:path';
 import { startFakeProvider, type RunningFakeProvider } from '../fakeProvider';
 import { runTraffic } from '../traffic';
 import { renderPrometheusConfig } from './prometheusConfig';
-import { assertFree, freePort, startProcess, waitReady, type DemoProcess } from './processes';
+import { freePort, logTail, startChild, waitReady, type Child } from '../../bench/servers/processes';
+import { assertFree } from './ports';
 import { demoQueries, graphLink } from './queries';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -27,6 +28,9 @@ const WORKLOADS = [
   { name: 'batch-summarizer', rateShare: 0.5 },
 ] as const;
 const NAMESPACE = 'demo';
+const READY_TIMEOUT_MS = 30_000;
+const READY_POLL_MS = 100;
+const STOP_GRACE_MS = 25_000;
 const CLUSTER = 'local';
 
 function prometheusBinary(): string {
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
   await assertFree(prometheusListen.host, prometheusListen.port, 'stop what uses it or set DEMO_PROMETHEUS_LISTEN=127.0.0.1:<port>');
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'genai-sidecar-demo-'));
-  const processes: DemoProcess[] = [];
+  const processes: Child[] = [];
   const traffic = new AbortController();
   let provider: RunningFakeProvider | undefined;
   let stopping: Promise<void> | undefined;
@@ -69,7 +73,8 @@ async function main(): Promise<void> {
     stopping ??= (async () => {
       process.stdout.write(`\ndemo: stopping (${reason})\n`);
       traffic.abort();
-      await Promise.all(processes.map((child) => child.stop()));
+      // The sidecars' grace period (20 s) fits in it.
+      await Promise.all(processes.map((child) => child.stop(STOP_GRACE_MS)));
       await provider?.close();
       rmSync(dir, { recursive: true, force: true });
       process.stdout.write(`demo: stopped; removed ${dir}\n`);
@@ -79,11 +84,11 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('Ctrl-C', 0));
   process.once('SIGTERM', () => void stop('SIGTERM', 0));
-  const watch = (child: DemoProcess): void => {
+  const watch = (child: Child): void => {
     processes.push(child);
-    void child.exited.then((exit) => {
+    void child.exited.then((how) => {
       if (stopping) return;
-      process.stderr.write(`demo: ${child.name} exited (${exit.signal ?? `code ${exit.code}`}); its log:\n${child.tail()}\n`);
+      process.stderr.write(`demo: ${child.name} exited (${how}); its log:\n${logTail(child, 15)}\n`);
       void stop(`${child.name} exited`, 1);
     });
   };
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
       const [port, adminPort] = [await freePort(), await freePort()];
       const url = `http://127.0.0.1:${port}`;
       const admin = `127.0.0.1:${adminPort}`;
-      const child = startProcess(
+      const child = startChild(
         `sidecar ${workload.name}`,
         process.execPath,
         [
@@ -123,21 +128,21 @@ async function main(): Promise<void> {
         path.join(dir, `sidecar-${workload.name}.log`),
       );
       watch(child);
-      await waitReady(child, `http://${admin}/readyz`);
+      await waitReady(child, `http://${admin}/readyz`, performance.now(), READY_TIMEOUT_MS, READY_POLL_MS);
       sidecars.push({ workload: workload.name, url, admin });
     }
 
     const config = path.join(dir, 'prometheus.yml');
     writeFileSync(config, renderPrometheusConfig({ sidecarTargets: sidecars.map((sidecar) => sidecar.admin), ruleFiles: [RULES] }));
     const prometheusUrl = `http://${prometheusListen.host}:${prometheusListen.port}`;
-    const prometheus = startProcess(
+    const prometheus = startChild(
       'prometheus',
       binary,
       [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=${prometheusListen.host}:${prometheusListen.port}`, '--log.level=warn'],
       path.join(dir, 'prometheus.log'),
     );
     watch(prometheus);
-    await waitReady(prometheus, `${prometheusUrl}/-/ready`);
+    await waitReady(prometheus, `${prometheusUrl}/-/ready`, performance.now(), READY_TIMEOUT_MS, READY_POLL_MS);
 
     WORKLOADS.forEach((workload, index) => {
       const sidecar = sidecars[index];
