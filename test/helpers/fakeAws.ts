@@ -285,6 +285,14 @@ const xml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, 
 const stsTime = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const wholeSeconds = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000);
 
+/** Fresh keys from `keys`, valid for `lifetimeMs`, recorded in `issued` (what each fake's `issued` lists). */
+function issue(keys: FakeKeyRing, lifetimeMs: number, issued: Array<TestCredentials & { expiration: Date }>): { credentials: TestCredentials; expiration: Date } {
+  const credentials = keys.mint();
+  const expiration = wholeSeconds(Date.now() + lifetimeMs);
+  issued.push({ ...credentials, expiration });
+  return { credentials, expiration };
+}
+
 function stsError(res: http.ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'text/xml' });
   res.end(
@@ -325,9 +333,7 @@ export async function startFakeSts(options: { keys: FakeKeyRing; roleArn: string
         stsError(res, 403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
         return;
       }
-      const credentials = options.keys.mint();
-      const expiration = wholeSeconds(Date.now() + settings.lifetimeMs);
-      issued.push({ ...credentials, expiration });
+      const { credentials, expiration } = issue(options.keys, settings.lifetimeMs, issued);
       res.writeHead(200, { 'content-type': 'text/xml' });
       res.end(
         `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
@@ -395,9 +401,7 @@ export async function startFakeContainerCredentials(options: { keys: FakeKeyRing
         res.end('{"Code":"AccessDeniedException","Message":"the authorization token is invalid"}');
         return;
       }
-      const credentials = options.keys.mint();
-      const expiration = wholeSeconds(Date.now() + settings.lifetimeMs);
-      issued.push({ ...credentials, expiration });
+      const { credentials, expiration } = issue(options.keys, settings.lifetimeMs, issued);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -490,9 +494,7 @@ export async function startFakeImds(options: { keys: FakeKeyRing; lifetimeMs: nu
 
       if (call.path === IMDS_CREDENTIALS_PATH) return answer(200, roleName);
       if (call.path !== `${IMDS_CREDENTIALS_PATH}${roleName}`) return answer(404, 'Not Found');
-      const credentials = options.keys.mint();
-      const expiration = wholeSeconds(Date.now() + settings.lifetimeMs);
-      issued.push({ ...credentials, expiration });
+      const { credentials, expiration } = issue(options.keys, settings.lifetimeMs, issued);
       return answer(
         200,
         JSON.stringify({

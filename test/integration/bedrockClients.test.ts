@@ -17,19 +17,17 @@ import {
   type BedrockRuntimeClientConfig,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { resolveRunConfig } from '../../src/cli/runFlags';
-import { createLogger } from '../../src/log/logger';
-import { startSidecar, type RunningSidecar } from '../../src/sidecar';
+import type { RunningSidecar } from '../../src/sidecar';
 import { ATTR, METRICS } from '../../src/telemetry/names';
 import { loadCorpus, normalisedTokens, responseChunks, type CorpusExchange } from '../helpers/corpus';
-import { FakeKeyRing, startFakeBedrock, type FakeBedrock, type ReceivedSignedRequest } from '../helpers/fakeAws';
+import { BEDROCK_REGION as REGION, startBedrockSidecar, type BedrockSidecar } from '../helpers/bedrockSidecar';
+import { FakeKeyRing, type FakeBedrock, type ReceivedSignedRequest } from '../helpers/fakeAws';
 import { pointsOf } from '../helpers/harness';
-import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver';
+import type { OtlpReceiver } from '../helpers/otlpReceiver';
 
 jest.setTimeout(120_000);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const REGION = 'us-east-1';
 const MODEL = 'anthropic.claude-3-sonnet-20240229-v1:0';
 const REPO = path.resolve(__dirname, '../..');
 const corpus = new Map(loadCorpus().map((exchange) => [exchange.file, exchange]));
@@ -45,6 +43,7 @@ const keys = new FakeKeyRing();
 const pod = keys.add({ accessKeyId: 'AKIAPODIDENTITY0001', secretAccessKey: 'pod-secret-key', sessionToken: 'pod-session-token' });
 const app = keys.add({ accessKeyId: 'AKIAAPPIDENTITY0001', secretAccessKey: 'app-secret-key' });
 
+let setup: BedrockSidecar;
 let fake: FakeBedrock;
 let receiver: OtlpReceiver;
 let sidecar: RunningSidecar;
@@ -54,37 +53,21 @@ function operationOf(request: ReceivedSignedRequest): string {
 }
 
 beforeAll(async () => {
-  fake = await startFakeBedrock({
+  setup = await startBedrockSidecar({
     keys,
-    region: REGION,
+    awsCredentials: async () => pod,
     answer: (request) => {
       const exchange = ANSWERS[operationOf(request)];
       if (!exchange) return { status: 404, headers: { 'content-type': 'application/json' }, chunks: ['{"message":"no such operation"}'] };
       return { status: exchange.response.status, headers: exchange.response.headers, chunks: responseChunks(exchange) };
     },
+    flags: { headerAttribute: ['x-test-case=test_case'] },
   });
-  receiver = await startOtlpReceiver();
-  const config = resolveRunConfig(
-    {
-      listen: '127.0.0.1:0',
-      adminListen: '127.0.0.1:0',
-      upstream: [`bedrock=${fake.url}`],
-      otlpEndpoint: receiver.url,
-      otlpProtocol: 'http/json',
-      exportInterval: '3600000',
-      headerAttribute: ['x-test-case=test_case'],
-    },
-    // The fake's host names no region, so the route's comes from AWS_REGION, as for a custom endpoint.
-    { AWS_REGION: REGION },
-    'test',
-  );
-  sidecar = await startSidecar(config, createLogger('warn', 'json', { write: () => undefined }), { awsCredentials: async () => pod });
+  ({ fake, sidecar, receiver } = setup);
 });
 
 afterAll(async () => {
-  await sidecar?.stop();
-  await fake?.close();
-  await receiver?.close();
+  await setup?.close();
 });
 
 type Handler = 'http2' | 'http1';

@@ -3,61 +3,31 @@
  * shape, counted, one log line for any number of calls), a body too large to sign, a Bedrock API
  * key (Bearer) passed through unsigned, and credentials that expire while a long stream runs.
  */
-import { resolveRunConfig } from '../../src/cli/runFlags';
 import type { AwsCredentials } from '../../src/aws/credentials';
-import { createLogger } from '../../src/log/logger';
-import { startSidecar, type RunningSidecar } from '../../src/sidecar';
 import { ATTR, METRICS } from '../../src/telemetry/names';
 import { loadCorpus, responseChunks, type CorpusExchange } from '../helpers/corpus';
-import { FakeKeyRing, startFakeBedrock, type FakeBedrock } from '../helpers/fakeAws';
+import { startBedrockSidecar, type BedrockSidecar } from '../helpers/bedrockSidecar';
+import { FakeKeyRing } from '../helpers/fakeAws';
 import { pointsOf } from '../helpers/harness';
-import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver';
 
 jest.setTimeout(60_000);
 
-const REGION = 'us-east-1';
 const CONVERSE = '/model/anthropic.claude-3-sonnet-20240229-v1%3A0/converse';
 const STREAM = '/model/anthropic.claude-3-sonnet-20240229-v1%3A0/converse-stream';
 const corpus = new Map(loadCorpus().map((exchange) => [exchange.file, exchange]));
 const converse = corpus.get('aws_bedrock/converse_claude45_cache_read.json') as CorpusExchange;
 const stream = corpus.get('aws_bedrock/converse_stream_claude3_tool_use.json') as CorpusExchange;
 
-interface Setup {
-  fake: FakeBedrock;
-  sidecar: RunningSidecar;
-  receiver: OtlpReceiver;
-  logs: string[];
-  close(): Promise<void>;
-}
-
-async function setUp(keys: FakeKeyRing, awsCredentials: () => Promise<AwsCredentials>, extraFlags: Record<string, string> = {}, pauseMs = 0): Promise<Setup> {
-  const fake = await startFakeBedrock({
+function setUp(keys: FakeKeyRing, awsCredentials: () => Promise<AwsCredentials>, flags: Record<string, string> = {}, pauseMs = 0): Promise<BedrockSidecar> {
+  return startBedrockSidecar({
     keys,
-    region: REGION,
+    awsCredentials,
+    flags,
     answer: (request) => {
       const exchange = request.path.endsWith('/converse-stream') ? stream : converse;
       return { status: exchange.response.status, headers: exchange.response.headers, chunks: responseChunks(exchange), pauseMs };
     },
   });
-  const receiver = await startOtlpReceiver();
-  const config = resolveRunConfig(
-    { listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', upstream: [`bedrock=${fake.url}`], otlpEndpoint: receiver.url, otlpProtocol: 'http/json', exportInterval: '3600000', ...extraFlags },
-    { AWS_REGION: REGION },
-    'test',
-  );
-  const logs: string[] = [];
-  const sidecar = await startSidecar(config, createLogger('info', 'json', { write: (line) => logs.push(line) }), { awsCredentials });
-  return {
-    fake,
-    sidecar,
-    receiver,
-    logs,
-    close: async () => {
-      await sidecar.stop();
-      await fake.close();
-      await receiver.close();
-    },
-  };
 }
 
 async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Headers }> {
