@@ -9,7 +9,7 @@ PROMETHEUS_BIN := .cache/prometheus-$(PROMETHEUS_VERSION)/bin/prometheus
 # The OTLP exporter loads `http` with a dynamic import, which jest only allows with this flag.
 JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWarning
 
-.PHONY: help install build run test generate prometheus-tools python-env collector demo demo-local demo-local-build demo-down bench bench-build bench-tools soak audit clean
+.PHONY: help install build run test generate prometheus-tools thanos-tools python-env collector demo demo-local demo-local-build demo-down bench bench-build bench-tools soak audit clean
 
 help:
 	@echo "make run        start the sidecar with its defaults (builds first)"
@@ -45,6 +45,11 @@ $(PROMETHEUS_BIN):
 
 prometheus-tools: $(PROMETHEUS_BIN)
 
+# Thanos (receive, query, store, compact) for the long-term-store tests, built the same way into
+# .cache/thanos-<version>/bin (about 2 minutes the first time on a machine; instant once built).
+thanos-tools:
+	@bash scripts/build-thanos.sh >/dev/null
+
 # Python clients the tests point at the sidecar (boto3), in .cache/python-env (test/python/requirements.txt).
 python-env:
 	@bash scripts/python-env.sh >/dev/null
@@ -55,7 +60,7 @@ python-env:
 collector:
 	@bash scripts/build-collector.sh >/dev/null
 
-test: build prometheus-tools collector bench-tools demo-local-build python-env
+test: build prometheus-tools thanos-tools collector bench-tools demo-local-build python-env
 	NODE_OPTIONS='$(JEST_NODE_OPTIONS)' npx jest
 
 generate: build
