@@ -9,11 +9,12 @@ PROMETHEUS_BIN := .cache/prometheus-$(PROMETHEUS_VERSION)/bin/prometheus
 # The OTLP exporter loads `http` with a dynamic import, which jest only allows with this flag.
 JEST_NODE_OPTIONS := --experimental-vm-modules --disable-warning=ExperimentalWarning
 
-.PHONY: help install build run test generate prometheus-tools thanos-tools python-env collector demo demo-local demo-local-build demo-down bench bench-build bench-tools soak audit clean
+.PHONY: help install build run test test-thanos generate prometheus-tools thanos-tools python-env collector demo demo-local demo-local-build demo-down bench bench-build bench-tools soak audit clean
 
 help:
 	@echo "make run        start the sidecar with its defaults (builds first)"
 	@echo "make test       run every test, as CI does (builds the collector and Prometheus, fetches nginx first)"
+	@echo "make test-thanos the Thanos overlay checks and the real Receive/Compactor/Store/Query tests alone"
 	@echo "make collector  build our OpenTelemetry Collector (collector/builder-config.yaml) into .cache/otelcol"
 	@echo "make generate   rewrite generated files (dashboards, alert rules, docs, k8s copies)"
 	@echo "make demo-local fake provider, two sidecars, traffic and Prometheus with the alert rules, on loopback (no Docker)"
@@ -46,9 +47,12 @@ $(PROMETHEUS_BIN):
 prometheus-tools: $(PROMETHEUS_BIN)
 
 # Thanos (receive, query, store, compact) for the long-term-store tests, built the same way into
-# .cache/thanos-<version>/bin (about 2 minutes the first time on a machine; instant once built).
+# .cache/thanos-<version>/bin (about 2 minutes the first time on a machine; instant once built),
+# and thanos-blocks (test/tools/thanos-blocks), which writes and downsamples blocks with Thanos'
+# own code for the downsampling test (seconds after the Thanos build; instant once built).
 thanos-tools:
 	@bash scripts/build-thanos.sh >/dev/null
+	@bash scripts/build-thanos-blocks.sh >/dev/null
 
 # Python clients the tests point at the sidecar (boto3), in .cache/python-env (test/python/requirements.txt).
 python-env:
@@ -62,6 +66,11 @@ collector:
 
 test: build prometheus-tools thanos-tools collector bench-tools demo-local-build python-env
 	NODE_OPTIONS='$(JEST_NODE_OPTIONS)' npx jest
+
+# The long-term store alone: the Thanos overlay's checks and the real Receive, Compactor, Store and
+# Query tests (a part of `make test`).
+test-thanos: build prometheus-tools thanos-tools collector
+	NODE_OPTIONS='$(JEST_NODE_OPTIONS)' npx jest test/unit/k8sThanos.test.ts test/integration/thanosDownsample.test.ts test/integration/thanosReceive.test.ts
 
 generate: build
 	node dist/src/observability/generate.js

@@ -16,6 +16,7 @@ import { optionsOrExitCode } from './commandLine';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './lib/options';
 import { EVENTS_PER_STREAM, LONG_PROMPT_STREAM_REQUEST, STREAM_CHUNKS_HEADER, STREAM_DURATION_MS, STREAM_PACING_MS } from './lib/payloads';
 import { conditionsBetween, NOTABLE_STEAL, readConditions } from './lib/phaseConditions';
+import { renderPipelineMarkdown } from './lib/pipelineReport';
 import { clockTicksPerSecond, readCpuTicks, readMainThreadSchedstat, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
 import { renderMarkdownReport, renderTerminalSummary } from './lib/report';
 import { buildRows, PATHS, type BenchResults, type JsonRun, type PathName } from './lib/results';
@@ -26,8 +27,10 @@ import { median, summarize } from './lib/stats';
 import { formatNumber } from './lib/table';
 import { totalErrors } from './lib/wrk';
 import { writeResults } from './output';
+import { runPipelineBench } from './pipeline/run';
 import { profileSidecar } from './profile';
 import { measureScrape } from './scrape';
+import { repoRoot } from './tools';
 
 const EXPORT_INTERVAL_MS = 1_000;
 const IDLE_SETTLE_MS = 2_000;
@@ -454,10 +457,22 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
   return results;
 }
 
+/** `--pipeline`: the metrics pipeline's cost per pod instead of the proxy benchmark (./pipeline/run.ts). */
+async function pipelineSection(options: BenchOptions): Promise<number> {
+  const root = repoRoot();
+  const results = await runPipelineBench({ root, levelSeconds: options.levelSeconds, keepTemp: options.keepTemp }, log);
+  const markdown = renderPipelineMarkdown(results);
+  process.stdout.write(`\n${markdown}`);
+  const files = writeResults(options.resultsDir ?? path.join(root, 'results'), 'pipeline', 'pipeline-latest', results, markdown);
+  log(`wrote ${files.join(', ')}`);
+  return results.problems.length > 0 ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const options = optionsOrExitCode('bench', process.argv.slice(2), parseBenchOptions, BENCH_USAGE);
   if (typeof options === 'number') return options;
   if (options.profile) return profileSidecar(options);
+  if (options.pipeline) return pipelineSection(options);
 
   const started = performance.now();
   const load = os.loadavg()[0] ?? 0;

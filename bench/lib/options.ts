@@ -34,6 +34,10 @@ export interface BenchOptions {
   startups: number;
   /** Only profile the sidecar (node --cpu-prof) under the 16-connection load. */
   profile: boolean;
+  /** Only the pipeline section: series per pod, bytes per export, collector CPU, Receive memory. */
+  pipeline: boolean;
+  /** Pipeline section: seconds each collector load level is measured. */
+  levelSeconds: number;
   resultsDir?: string;
   keepTemp: boolean;
 }
@@ -75,7 +79,7 @@ function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['op
 const text = (value: string | boolean | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration S] [--rounds N] [--warmup S] [--lead-in S] [--streams N]
-       [--stream-concurrency N] [--startups N] [--profile] [--results DIR] [--keep-temp]
+       [--stream-concurrency N] [--startups N] [--profile] [--pipeline [--level-seconds S]] [--results DIR] [--keep-temp]
   --quick               shorter, noisier runs (3 rounds of 1 s, 16 streams): about 3 minutes
   --duration S          seconds of wrk per path, load level and round (default 2; 1..60)
   --rounds N            rounds per load level, paths in rotated order (default 5; 1..20)
@@ -85,6 +89,10 @@ export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration
   --stream-concurrency  streams at once (default 8; 1..64)
   --startups N          sidecar starts timed for startup-to-ready (default 3; 1..10)
   --profile             instead of the benchmark: node --cpu-prof on the sidecar under 16 connections
+  --pipeline            instead of the benchmark: what the metrics pipeline costs per pod (series, bytes per
+                        export, collector CPU, Thanos Receive memory); needs make collector prometheus-tools
+                        thanos-tools; about 3 minutes (--quick: 2)
+  --level-seconds S     --pipeline: seconds each collector load level is measured (default 20, --quick 8; 5..120)
   --results DIR         where results go (default <repo>/results)
   --keep-temp           keep the temp dir (configs, logs) for inspection`;
 
@@ -100,6 +108,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     'stream-concurrency': { type: 'string' },
     startups: { type: 'string' },
     profile: { type: 'boolean' },
+    pipeline: { type: 'boolean' },
+    'level-seconds': { type: 'string' },
     results: { type: 'string' },
     'keep-temp': { type: 'boolean' },
   });
@@ -115,6 +125,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     streamConcurrency: integer('stream-concurrency', text(values['stream-concurrency']), 8, 1, 64),
     startups: integer('startups', text(values.startups), quick ? 1 : 3, 1, 10),
     profile: values.profile === true,
+    pipeline: values.pipeline === true,
+    levelSeconds: integer('level-seconds', text(values['level-seconds']), quick ? 8 : 20, 5, 120),
     resultsDir: text(values.results),
     keepTemp: values['keep-temp'] === true,
   };

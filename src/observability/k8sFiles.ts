@@ -15,6 +15,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { thanosDatasourceProvisioning } from './dashboards/provisioning';
 
 /** One ConfigMap of one base, made from some files of one repository directory. */
 export interface ConfigMapSource {
@@ -81,10 +82,17 @@ export function k8sConfigBases(root: string, pending: PendingFiles = {}): K8sCon
   ];
 }
 
+/**
+ * Generated files of the Thanos overlay, which its own kustomization.yaml lists: Grafana's
+ * datasource pointing at Thanos Query (the rest of the overlay reuses the base's ConfigMaps).
+ */
+export const THANOS_OVERLAY_CONFIG = 'k8s/overlays/thanos/config';
+export const THANOS_DATASOURCE_COPY = `${THANOS_OVERLAY_CONFIG}/datasources/prometheus.yaml`;
+
 /** Repository-relative path -> content of every copy and generated kustomization under k8s/. */
 export function renderK8sCopies(root: string, pending: PendingFiles = {}): Record<string, string> {
   const tree = new SourceTree(root, pending);
-  const files: Record<string, string> = {};
+  const files: Record<string, string> = { [THANOS_DATASOURCE_COPY]: thanosDatasourceProvisioning() };
   for (const base of k8sConfigBases(root, pending)) {
     const generators = base.configMaps.map((configMap) => ({
       name: configMap.name,

@@ -6,7 +6,7 @@
 import { LABEL, PROM } from '../../src/telemetry/prometheusNames';
 import { loadCorpus, normalisedTokens, PROVIDER_NAME, responseChunks, ROUTE_FOR_PROVIDER, type CorpusExchange } from './corpus';
 import type { FakeProvider } from './fakeProvider';
-import type { RunningPrometheus } from './prometheus';
+import type { QueryApi } from './prometheus';
 import { startSidecarProcess, type SidecarProcess, type SidecarProcessOptions } from './sidecarProcess';
 
 export const TENANTS = ['acme', 'globex', 'initech'];
@@ -79,7 +79,7 @@ export function startCorpusSidecar(
 }
 
 /** v1.41 token totals in `prometheus` by `provider/type`, as expectedTokens() gives them. */
-export async function tokenTotals(prometheus: RunningPrometheus, at?: number): Promise<Map<string, number>> {
+export async function tokenTotals(prometheus: QueryApi, at?: number): Promise<Map<string, number>> {
   const results = await prometheus.query(`sum by (${LABEL.provider}, ${LABEL.tokenType}) (${PROM.tokenUsage.sum})`, at);
   return new Map(results.map((r) => [`${r.metric[LABEL.provider]}/${r.metric[LABEL.tokenType]}`, Number(r.value[1])]));
 }

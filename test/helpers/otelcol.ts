@@ -10,9 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument, type Document } from 'yaml';
+import { repoRoot } from '../../bench/tools';
 import { freePort } from '../../bench/servers/processes';
 
-export const REPO_ROOT = path.resolve(__dirname, '../..');
+// Found by walking up to package.json, so this module also runs compiled (the pipeline bench).
+export const REPO_ROOT = repoRoot();
 export const COLLECTOR_MANIFEST = path.join(REPO_ROOT, 'collector/builder-config.yaml');
 export const WRITER_CONFIG = path.join(REPO_ROOT, 'collector-config.yaml');
 export const K8S_WRITER_CONFIG = path.join(REPO_ROOT, 'k8s/collector/config/collector-config.yaml');

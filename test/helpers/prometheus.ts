@@ -7,9 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { repoRoot } from '../../bench/tools';
 import { freePort } from '../../bench/servers/processes';
 
-const ROOT = path.resolve(__dirname, '../..');
+// Found by walking up to package.json, so this module also runs compiled (the pipeline bench).
+const ROOT = repoRoot();
 export const PROMETHEUS_BUILD_SCRIPT = 'scripts/build-prometheus.sh';
 
 /** The release the tests run, read from the build script so the version lives in one place. */
@@ -71,6 +73,9 @@ export interface RunningPrometheus {
   close(): Promise<void>;
 }
 
+
+/** What the comparison helpers read: queries only, so a Thanos Query can stand in. */
+export type QueryApi = Pick<RunningPrometheus, 'query' | 'samples'>;
 
 export function requirePrometheus(): string {
   const binary = path.join(PROMETHEUS_BIN_DIR, 'prometheus');

@@ -13,7 +13,7 @@ import { dashboardQueries } from '../../src/observability/dashboards/render';
 import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { replayCorpus, withVariables } from './corpusTraffic';
 import type { FakeProvider } from './fakeProvider';
-import type { QueryResult, RunningPrometheus } from './prometheus';
+import type { QueryApi, QueryResult } from './prometheus';
 
 /** A query's answer without the scrape/writer identity (job, instance differ by route), in a stable order. */
 export function normalised(results: QueryResult[]): Array<{ labels: string; value: number }> {
@@ -32,7 +32,7 @@ function close(a: number, b: number, tolerance: number): boolean {
 
 export interface ComparisonTarget {
   name: string;
-  prometheus: RunningPrometheus;
+  prometheus: QueryApi;
 }
 
 export interface ComparisonRules {
@@ -68,7 +68,7 @@ export class QueryComparer {
     const extrapolates = /\b(rate|irate|increase)\(/.test(expr);
     const tolerance = extrapolates ? this.rateTolerance : 1e-9;
     const zeroish = (value: number): boolean => value === 0 || Number.isNaN(value);
-    const answer = async (prometheus: RunningPrometheus): Promise<Array<{ labels: string; value: number }>> => {
+    const answer = async (prometheus: QueryApi): Promise<Array<{ labels: string; value: number }>> => {
       const rows = normalised(await prometheus.query(expr, this.evaluateAt));
       return this.rules.absentEqualsZero ? rows.filter((row) => !zeroish(row.value)) : rows;
     };

@@ -7,8 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, logTail, probe, startChild, waitReady, type Child } from '../../bench/servers/processes';
+import { repoRoot } from '../../bench/tools';
 
-const ROOT = path.resolve(__dirname, '../..');
+// Found by walking up to package.json, so this module also runs compiled (the pipeline bench).
+const ROOT = repoRoot();
 export const THANOS_BUILD_SCRIPT = 'scripts/build-thanos.sh';
 
 /** The release the tests run, read from the build script so the version lives in one place. */
@@ -82,8 +84,13 @@ export async function startThanos(spec: ProcessSpec): Promise<ThanosProcess> {
   ];
   let current: Child | undefined;
   const start = async (): Promise<void> => {
-    current = startChild(spec.name, binary, args, logFile);
-    await waitReady(current, `${httpUrl}${spec.readyPath ?? '/-/ready'}`, performance.now(), spec.readyTimeoutMs ?? 30_000, 100);
+    const child = startChild(spec.name, binary, args, logFile);
+    current = child;
+    // Not ready in time: stop it, or it would outlive the test that gave up on it.
+    await waitReady(child, `${httpUrl}${spec.readyPath ?? '/-/ready'}`, performance.now(), spec.readyTimeoutMs ?? 30_000, 100).catch(async (error: unknown) => {
+      await child.stop(1_000);
+      throw error;
+    });
   };
   await start();
   const child = (): Child => {
@@ -133,7 +140,7 @@ export async function startReceiveRing(options: {
   );
   const hashringFile = path.join(options.dir, 'hashring.json');
   writeFileSync(hashringFile, JSON.stringify([{ hashring: 'default', endpoints: ports.map((p) => `127.0.0.1:${p.grpc}`) }]));
-  const replicas = await Promise.all(
+  const started = await Promise.allSettled(
     ports.map((p, i) =>
       startThanos({
         name: `receive-${i}`,
@@ -151,12 +158,23 @@ export async function startReceiveRing(options: {
           `--receive.hashrings-file=${hashringFile}`,
           '--receive.hashrings-algorithm=ketama',
           `--receive.replication-factor=${options.replicationFactor}`,
+          // No local retention, so no idle-tenant pruning: 0.42.4 runs it at every fourth full hour
+          // (UTC) and panicked here when that fell while the tenant's TSDB was still opening (seen
+          // at 12:00). A test's Receive lives minutes, far from any retention.
+          '--tsdb.retention=0d',
           ...(options.objstoreFile ? [`--objstore.config-file=${options.objstoreFile}`] : []),
           ...(options.extraArgs ?? []),
         ],
       }),
     ),
   );
+  const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    // The caller gets no ring to stop: the replicas that did start must not outlive the test.
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    throw failed.reason;
+  }
   return { replicas, hashringFile, remoteWriteUrl: (i) => `http://127.0.0.1:${ports[i]?.write ?? 0}/api/v1/receive` };
 }
 
@@ -181,6 +199,8 @@ export interface ThanosQuery extends ThanosProcess {
   /** An instant query; throws on an error or a warning-free empty response is left to the caller. */
   instant(expr: string, timeSeconds: number, params?: QueryParams): Promise<InstantSample[]>;
   range(expr: string, startSeconds: number, endSeconds: number, stepSeconds: number, params?: QueryParams): Promise<RangeSeries[]>;
+  /** A range selector (`name{...}[10m]`) as raw samples per series. */
+  samples(rangeSelector: string, timeSeconds: number, params?: QueryParams): Promise<RangeSeries[]>;
   /** Waits until every StoreAPI endpoint it was given shows up as healthy in /api/v1/stores. */
   waitForEndpoints(count: number, timeoutMs?: number): Promise<void>;
 }
@@ -208,13 +228,14 @@ export async function startQuery(options: { dir: string; name: string; endpoints
       ...(options.extraArgs ?? []),
     ],
   });
-  const call = async (route: string, params: URLSearchParams, extra: QueryParams | undefined): Promise<unknown> => {
+  const call = async (route: string, params: URLSearchParams, extra: QueryParams | undefined, want?: string): Promise<unknown> => {
     if (extra?.maxSourceResolution !== undefined) params.set('max_source_resolution', extra.maxSourceResolution);
     if (extra?.dedup !== undefined) params.set('dedup', String(extra.dedup));
     params.set('partial_response', String(extra?.partialResponse ?? false));
     const response = await fetch(`${base.httpUrl}${route}`, { method: 'POST', body: params });
     const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
     if (body.status !== 'success' || body.data === undefined) throw new Error(`${options.name}: ${params.get('query') ?? route} failed: ${body.error ?? response.status}`);
+    if (want !== undefined && body.data.resultType !== want) throw new Error(`${options.name}: ${params.get('query') ?? route} gave a ${body.data.resultType}, not a ${want}`);
     return body.data.resultType === 'scalar' ? [{ metric: {}, value: body.data.result }] : body.data.result;
   };
   return {
@@ -222,6 +243,8 @@ export async function startQuery(options: { dir: string; name: string; endpoints
     instant: async (expr, timeSeconds, params) => (await call('/api/v1/query', new URLSearchParams({ query: expr, time: String(timeSeconds) }), params)) as InstantSample[],
     range: async (expr, startSeconds, endSeconds, stepSeconds, params) =>
       (await call('/api/v1/query_range', new URLSearchParams({ query: expr, start: String(startSeconds), end: String(endSeconds), step: String(stepSeconds) }), params)) as RangeSeries[],
+    samples: async (rangeSelector, timeSeconds, params) =>
+      (await call('/api/v1/query', new URLSearchParams({ query: rangeSelector, time: String(timeSeconds) }), params, 'matrix')) as RangeSeries[],
     async waitForEndpoints(count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       let seen = 0;
@@ -242,13 +265,13 @@ export async function startQuery(options: { dir: string; name: string; endpoints
 }
 
 /**
- * One run of the Compactor over a bucket (`--wait=false`: compact, downsample, apply retention,
+ * One run of the Compactor over a bucket (without --wait: compact, downsample, apply retention,
  * exit). Returns its log; throws with the log when it fails.
  */
 export function runCompactor(options: { dir: string; objstoreFile: string; args?: string[]; timeoutMs?: number }): string {
   const result = spawnSync(
     requireThanos(),
-    ['compact', `--data-dir=${path.join(options.dir, 'compact')}`, `--objstore.config-file=${options.objstoreFile}`, '--http-address=127.0.0.1:0', '--wait=false', '--log.level=info', ...(options.args ?? [])],
+    ['compact', `--data-dir=${path.join(options.dir, 'compact')}`, `--objstore.config-file=${options.objstoreFile}`, '--http-address=127.0.0.1:0', '--log.level=info', ...(options.args ?? [])],
     { encoding: 'utf8', timeout: options.timeoutMs ?? 300_000 },
   );
   const log = `${result.stdout}${result.stderr}`;

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { METRICS, type MetricDefinition } from '../../src/telemetry/names';
 import { LABEL, labelName } from '../../src/telemetry/prometheusNames';
 import { GAUGE_MERGE, KEPT_ATTRIBUTES, PROMOTED_RESOURCE_ATTRIBUTES } from '../../src/telemetry/scrapeView';
+import { collectorEnv } from '../helpers/k8sRules';
 
 const WRITER_FILE = path.resolve(__dirname, '../../collector-config.yaml');
 const ROUTER_FILE = path.resolve(__dirname, '../../collector/router-config.yaml');
@@ -507,7 +508,8 @@ const CHECKS: Record<string, Check> = {
     return withExporter(config, (exporter) => {
       const problems: string[] = [];
       if (!metricsPipeline(config)?.exporters.some((id) => typeOf(id) === PRW_TYPE)) problems.push(`the metrics pipeline does not export with ${PRW_TYPE}`);
-      if (exporter.http?.endpoint !== 'http://prometheus:9090/api/v1/write') problems.push(`http.endpoint is ${exporter.http?.endpoint}`);
+      // With GENAI_REMOTE_WRITE_ENDPOINT unset (docker-compose.yaml, k8s/); k8s/overlays/thanos sets it to Thanos Receive.
+      if (collectorEnv(exporter.http?.endpoint ?? '', undefined) !== 'http://prometheus:9090/api/v1/write') problems.push(`http.endpoint is ${exporter.http?.endpoint}`);
       if ('endpoint' in exporter) problems.push('a top-level endpoint (the old layout); it belongs under http:');
       return problems;
     });

@@ -21,6 +21,7 @@ import { startSidecar, type RunningSidecar } from '../../src/sidecar';
 import { COLLECTOR_JOB } from '../../src/telemetry/collectorNames';
 import { ATTR, METRICS, TOKEN_DETAIL_TYPE } from '../../src/telemetry/names';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from '../helpers/otlpReceiver';
+import { collectorEnv } from '../helpers/k8sRules';
 import { RUNTIME_NODE_FLAGS } from '../../src/cli/runtimeFlags';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -177,7 +178,9 @@ describe('otel-collector service', () => {
   });
 
   test('remote-writes to the prometheus service', () => {
-    const endpoint = new URL(String(nested(collectorConfig.exporters, 'prometheus_remote_write', 'http', 'endpoint')));
+    // collector-config.yaml's ${env:GENAI_REMOTE_WRITE_ENDPOINT:-...}, resolved with the service's environment.
+    const environment = Object.entries(env('otel-collector')).map(([name, value]) => ({ name, value }));
+    const endpoint = new URL(collectorEnv(String(nested(collectorConfig.exporters, 'prometheus_remote_write', 'http', 'endpoint')), environment));
     expect(endpoint.hostname in compose.services).toBe(true);
     expect(endpoint.hostname).toBe('prometheus');
     expect(publishedPorts('prometheus')).toContain(Number(endpoint.port));

@@ -1,11 +1,13 @@
 /**
  * k8s/<base>/config/ holds copies of the repository's collector, Prometheus and Grafana files (kustomize
- * cannot read outside a base) plus the kustomizations listing them. They come from one generator,
+ * cannot read outside a base) plus the kustomizations listing them, and k8s/overlays/thanos/config/
+ * the Grafana datasource of the Thanos overlay. They come from one generator,
  * src/observability/k8sFiles.ts; this test fails when a committed file has drifted from it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { k8sConfigBases, renderK8sCopies } from '../../src/observability/k8sFiles';
+import { parse } from 'yaml';
+import { k8sConfigBases, renderK8sCopies, THANOS_DATASOURCE_COPY, THANOS_OVERLAY_CONFIG } from '../../src/observability/k8sFiles';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIX = 'run `make generate` and commit the result';
@@ -19,8 +21,8 @@ test.each(Object.keys(expected).sort())('%s matches its source', (file) => {
 });
 
 test('no config/ folder holds a file without a source', () => {
-  const stray = k8sConfigBases(ROOT)
-    .flatMap((base) => filesUnder(path.join(ROOT, base.base, 'config')))
+  const stray = [...k8sConfigBases(ROOT).map((base) => `${base.base}/config`), THANOS_OVERLAY_CONFIG]
+    .flatMap((dir) => filesUnder(path.join(ROOT, dir)))
     .map((file) => path.relative(ROOT, file).split(path.sep).join('/'))
     .filter((file) => !(file in expected));
   expect(stray.map((file) => `${file} has no source any more: delete it, then ${FIX}`)).toEqual([]);
@@ -63,3 +65,10 @@ function filesUnder(dir: string): string[] {
     entry.isDirectory() ? filesUnder(path.join(dir, entry.name)) : [path.join(dir, entry.name)],
   );
 }
+
+test("the Thanos overlay's datasource is the base's, pointing at Thanos Query", () => {
+  const datasource = (text: string | undefined): Record<string, unknown> => (parse(text ?? '') as { datasources: Record<string, unknown>[] }).datasources[0] ?? {};
+  const thanos = datasource(expected[THANOS_DATASOURCE_COPY]);
+  const prometheus = datasource(expected['k8s/grafana/config/provisioning/datasources/prometheus.yaml']);
+  expect(thanos).toMatchObject({ uid: prometheus.uid, name: prometheus.name, type: prometheus.type, url: 'http://thanos-query:9090', jsonData: { prometheusType: 'Thanos' } });
+});

@@ -10,6 +10,8 @@ export const DATASOURCE_TYPE = 'prometheus';
 export const DATASOURCE_UID = 'genai-prometheus';
 export const DATASOURCE_NAME = 'Prometheus';
 export const DATASOURCE_URL = 'http://prometheus:9090';
+/** Thanos Query's Service in k8s/overlays/thanos, which serves the same datasource there. */
+export const THANOS_QUERY_URL = 'http://thanos-query:9090';
 export const DATASOURCE_VARIABLE = 'datasource';
 
 /**

@@ -5,7 +5,7 @@
  * DASHBOARDS_MOUNT_PATH.
  */
 import { stringify } from 'yaml';
-import { DATASOURCE_NAME, DATASOURCE_TYPE, DATASOURCE_UID, DATASOURCE_URL, SAMPLE_INTERVAL } from './datasource';
+import { DATASOURCE_NAME, DATASOURCE_TYPE, DATASOURCE_UID, DATASOURCE_URL, SAMPLE_INTERVAL, THANOS_QUERY_URL } from './datasource';
 
 export const DASHBOARDS_MOUNT_PATH = '/var/lib/grafana/dashboards/genai-sidecar';
 export const DASHBOARD_FOLDER = 'GenAI';
@@ -18,7 +18,20 @@ function yamlFile(content: unknown): string {
 }
 
 export function datasourceProvisioning(): string {
-  return yamlFile({
+  return yamlFile(datasourceFile(DATASOURCE_URL, {}));
+}
+
+/**
+ * The same datasource (uid, name, type) served by Thanos Query, for k8s/overlays/thanos: every
+ * dashboard's `$datasource` default resolves to it unchanged. prometheusVersion 0.31.1 is how
+ * Grafana's Thanos flavour spells its last choice, "> 0.31.x", where the overlay's release falls.
+ */
+export function thanosDatasourceProvisioning(): string {
+  return yamlFile(datasourceFile(THANOS_QUERY_URL, { prometheusType: 'Thanos', prometheusVersion: '0.31.1' }));
+}
+
+function datasourceFile(url: string, flavour: Record<string, string>): object {
+  return {
     apiVersion: 1,
     datasources: [
       {
@@ -26,17 +39,18 @@ export function datasourceProvisioning(): string {
         uid: DATASOURCE_UID,
         type: DATASOURCE_TYPE,
         access: 'proxy',
-        url: DATASOURCE_URL,
+        url,
         isDefault: true,
         editable: false,
         jsonData: {
           // Lower bound of $__interval / $__rate_interval: one sample per sidecar export.
           timeInterval: SAMPLE_INTERVAL,
           httpMethod: 'POST',
+          ...flavour,
         },
       },
     ],
-  });
+  };
 }
 
 export function dashboardProvisioning(): string {
