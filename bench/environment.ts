@@ -53,6 +53,17 @@ export interface BenchEnvironment {
   close(): Promise<void>;
 }
 
+/** What every sidecar route points at: the nginx origin (plain JSON), the Node fake (streams) and the OTLP sink; each added to `stoppers`. */
+export async function startBackends(nginx: string, dir: string, stoppers: Array<() => Promise<unknown> | void>): Promise<{ origin: RunningNginx; fake: FakeProvider; sink: OtlpSink }> {
+  const origin = await startOriginNginx(nginx, dir, CHAT_RESPONSE);
+  stoppers.push(() => origin.child.stop());
+  const fake = await startFakeProvider();
+  stoppers.push(() => fake.close());
+  const sink = await startOtlpSink();
+  stoppers.push(() => sink.close());
+  return { origin, fake, sink };
+}
+
 /** The URLs of both routes on a proxy (the sidecar or the nginx proxy) at `base`. */
 export function proxiedUrls(base: string): PathUrls {
   return { json: `${base}/${JSON_ROUTE}${CHAT_PATH}`, paced: `${base}/${PACED_ROUTE}${CHAT_PATH}` };
@@ -70,12 +81,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
     if (!options.keepTemp) rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const origin = await startOriginNginx(tools.nginx, dir, CHAT_RESPONSE);
-    stoppers.push(() => origin.child.stop());
-    const fake = await startFakeProvider();
-    stoppers.push(() => fake.close());
-    const sink = await startOtlpSink();
-    stoppers.push(() => sink.close());
+    const { origin, fake, sink } = await startBackends(tools.nginx, dir, stoppers);
     const sidecarOptions = {
       entry,
       dir,

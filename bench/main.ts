@@ -17,7 +17,7 @@ import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './lib/options
 import { EVENTS_PER_STREAM, LONG_PROMPT_STREAM_REQUEST, STREAM_CHUNKS_HEADER, STREAM_DURATION_MS, STREAM_PACING_MS } from './lib/payloads';
 import { conditionsBetween, NOTABLE_STEAL, readConditions } from './lib/phaseConditions';
 import { renderPipelineMarkdown } from './lib/pipelineReport';
-import { clockTicksPerSecond, readCpuTicks, readMainThreadSchedstat, readMemory, RssSampler, type CpuTicks } from './lib/procfs';
+import { readMainThreadSchedstat, readMemory, readSmapsRollup, RssSampler, ticksToMs, withCpu, type CpuTicks } from './lib/procfs';
 import { renderMarkdownReport, renderTerminalSummary } from './lib/report';
 import { buildRows, PATHS, type BenchResults, type JsonRun, type PathName } from './lib/results';
 import { roundOrder, splitAcrossRounds } from './lib/rounds';
@@ -27,6 +27,9 @@ import { median, summarize } from './lib/stats';
 import { formatNumber } from './lib/table';
 import { totalErrors } from './lib/wrk';
 import { writeResults } from './output';
+import { memorySection } from './memory';
+import { renderPeersMarkdown, renderPeersText } from './peers/report';
+import { runPeersSection } from './peers/run';
 import { runPipelineBench } from './pipeline/run';
 import { profileSidecar } from './profile';
 import { measureScrape } from './scrape';
@@ -110,28 +113,28 @@ async function measureStartups(env: BenchEnvironment, options: BenchOptions, res
   log(`startup to ready: sidecar ${startups.map((ms) => ms.toFixed(0)).join(', ')} ms; nginx ${env.proxy?.readyMs.toFixed(0) ?? '-'} ms`);
 }
 
-function measureIdle(env: BenchEnvironment, results: BenchResults): void {
-  results.resources.idleRssKb = {
-    sidecar: readMemory(env.sidecar.child.pid)?.rssKb,
-    nginx: env.proxy ? readMemory(env.proxy.child.pid)?.rssKb : undefined,
-    bare: env.bare ? readMemory(env.bare.child.pid)?.rssKb : undefined,
-  };
-  log(`idle RSS: sidecar ${formatNumber((results.resources.idleRssKb.sidecar ?? 0) / 1024)} MiB, nginx ${formatNumber((results.resources.idleRssKb.nginx ?? 0) / 1024)} MiB`);
+/** The processes whose memory is measured: every path's but direct's (its origin serves every path). */
+function memoryPids(env: BenchEnvironment, paths: readonly PathName[]): Array<[PathName, number]> {
+  return paths.flatMap((pathName) => {
+    const pid = pathName === 'direct' ? undefined : workerPid(env, pathName);
+    return pid === undefined ? [] : [[pathName, pid] as [PathName, number]];
+  });
 }
 
-/** CPU ticks `pid` used while `work` ran (10 ms ticks: only meaningful summed over many events). */
-async function withCpu<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T; used?: CpuTicks }> {
-  const before = pid === undefined ? undefined : readCpuTicks(pid);
-  const value = await work();
-  const after = pid === undefined ? undefined : readCpuTicks(pid);
-  if (before === undefined || after === undefined) return { value };
-  return { value, used: { ticks: after.ticks - before.ticks, systemTicks: after.systemTicks - before.systemTicks } };
+/** RSS and its anonymous part (what each further pod adds; the rest is shared file pages), and smaps_rollup for the JSON. */
+function measureIdle(env: BenchEnvironment, results: BenchResults, paths: readonly PathName[]): void {
+  const { resources } = results;
+  for (const [pathName, pid] of memoryPids(env, paths)) {
+    const memory = readMemory(pid);
+    resources.idleRssKb[pathName] = memory?.rssKb;
+    resources.idleAnonKb[pathName] = memory?.anonKb;
+    const smaps = readSmapsRollup(pid);
+    if (smaps) resources.idleSmaps[pathName] = smaps;
+    log(`idle ${pathName}: RSS ${formatNumber((memory?.rssKb ?? 0) / 1024)} MiB, anonymous ${formatNumber((memory?.anonKb ?? 0) / 1024)} MiB`);
+  }
 }
 
-function ticksToMs(ticks: number): number {
-  return (ticks / clockTicksPerSecond()) * 1000;
-}
-
+/** CPU per 1,000 requests and the kernel's share of it (10 ms ticks: only meaningful summed over many events). */
 function cpuFigures(used: CpuTicks | undefined, requests: number): Pick<JsonRun, 'cpuMsPer1k' | 'cpuSystemShare'> {
   if (used === undefined || requests === 0) return {};
   return {
@@ -408,18 +411,16 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
     loneCpuMs: {},
     longPromptTtfbMs: {},
     bigEventMs: {},
-    resources: { startupMs: {}, idleRssKb: {}, peakRssKb: {}, largeAnswers: [] },
+    resources: { startupMs: {}, idleRssKb: {}, idleAnonKb: {}, idleSmaps: {}, peakRssKb: {}, peakAnonKb: {}, largeAnswers: [] },
     exports: { requests: 0, bytes: 0 },
     problems: [],
   };
   const paths = PATHS.filter((pathName) => env.urls[pathName] !== undefined);
   await measureStartups(env, options, results);
   await sleep(Math.max(0, idleFrom + IDLE_SETTLE_MS - performance.now()));
-  measureIdle(env, results);
+  measureIdle(env, results, paths);
 
-  const sidecarRss = new RssSampler(env.sidecar.child.pid, 100).start();
-  const nginxRss = env.proxy ? new RssSampler(env.proxy.child.pid, 100).start() : undefined;
-  const bareRss = env.bare ? new RssSampler(env.bare.child.pid, 100).start() : undefined;
+  const samplers = new Map(memoryPids(env, paths).map(([pathName, pid]) => [pathName, new RssSampler(pid, 100).start()]));
   const phasePeaks: string[] = [];
   const phaseSteal: string[] = [];
   const phaseWaits: string[] = [];
@@ -427,7 +428,7 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
     const before = readConditions(env.sidecar.child.pid);
     await run();
     const { steal, runQueueMsPerS } = conditionsBetween(before, readConditions(env.sidecar.child.pid));
-    phasePeaks.push(`${name} ${formatNumber(sidecarRss.endPhase() / 1024)}`);
+    phasePeaks.push(`${name} ${formatNumber((samplers.get('sidecar')?.endPhase() ?? 0) / 1024)}`);
     phaseSteal.push(`${name} ${steal === undefined ? '-' : formatNumber(steal * 100)}`);
     phaseWaits.push(`${name} ${runQueueMsPerS === undefined ? '-' : formatNumber(runQueueMsPerS)}`);
     if (steal !== undefined && steal >= NOTABLE_STEAL) {
@@ -444,7 +445,10 @@ async function benchmark(env: BenchEnvironment, options: BenchOptions): Promise<
   results.meta['sidecar RSS peak by phase (MiB)'] = phasePeaks.join(', ');
   results.meta['CPU taken by the host (steal) by phase (% of machine)'] = phaseSteal.join(', ');
   results.meta['sidecar main thread runnable but waiting for a CPU by phase (ms per s)'] = phaseWaits.join(', ');
-  results.resources.peakRssKb = { sidecar: sidecarRss.stopAtHighWaterMark(), nginx: nginxRss?.stopAtHighWaterMark(), bare: bareRss?.stopAtHighWaterMark() };
+  for (const [pathName, sampler] of samplers) {
+    results.resources.peakRssKb[pathName] = sampler.stopAtHighWaterMark();
+    results.resources.peakAnonKb[pathName] = sampler.anonymousPeakKb;
+  }
 
   await measureBigEvents(env, options, results, paths);
   await measureLargeAnswers(env, results);
@@ -473,6 +477,7 @@ async function main(): Promise<number> {
   if (typeof options === 'number') return options;
   if (options.profile) return profileSidecar(options);
   if (options.pipeline) return pipelineSection(options);
+  if (options.memory) return memorySection(options, log);
 
   const started = performance.now();
   const load = os.loadavg()[0] ?? 0;
@@ -482,10 +487,13 @@ async function main(): Promise<number> {
   try {
     log(`temp dir ${env.dir}; sidecar ${env.sidecar.url}, nginx proxy ${env.proxy?.url}, origin ${env.origin.url}, fake ${env.fake.url}`);
     const results = await benchmark(env, options);
+    // Peers never fail the run; only the sidecar's own problems in that section are added to `problems`.
+    const peers = options.peers ? await runPeersSection(env, options, results.problems, log) : undefined;
     results.meta['bench seconds'] = ((performance.now() - started) / 1000).toFixed(0);
     const rows = buildRows(results);
-    process.stdout.write(`\n${renderTerminalSummary(results, rows)}`);
-    const files = writeResults(options.resultsDir ?? path.join(env.root, 'results'), 'bench', 'latest', { ...results, rows }, renderMarkdownReport(results, rows));
+    process.stdout.write(`\n${renderTerminalSummary(results, rows)}${peers ? renderPeersText(peers) : ''}`);
+    const markdown = `${renderMarkdownReport(results, rows)}${peers ? `\n${renderPeersMarkdown(peers)}` : ''}`;
+    const files = writeResults(options.resultsDir ?? path.join(env.root, 'results'), 'bench', 'latest', { ...results, rows, ...(peers ? { peers } : {}) }, markdown);
     log(`wrote ${files.join(', ')}`);
     return results.problems.length > 0 ? 1 : 0;
   } finally {

@@ -34,8 +34,12 @@ export interface BenchOptions {
   startups: number;
   /** Only profile the sidecar (node --cpu-prof) under the 16-connection load. */
   profile: boolean;
+  /** After the benchmark, the peers section: LiteLLM, Portkey and the sidecar under the same loads (../peers/run.ts). */
+  peers: boolean;
   /** Only the pipeline section: series per pod, bytes per export, collector CPU, Receive memory. */
   pipeline: boolean;
+  /** Only the memory section: one sidecar's RSS, anonymous memory and memory cgroup, phase by phase (../memory.ts). */
+  memory: boolean;
   /** Pipeline section: seconds each collector load level is measured. */
   levelSeconds: number;
   resultsDir?: string;
@@ -79,7 +83,7 @@ function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['op
 const text = (value: string | boolean | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration S] [--rounds N] [--warmup S] [--lead-in S] [--streams N]
-       [--stream-concurrency N] [--startups N] [--profile] [--pipeline [--level-seconds S]] [--results DIR] [--keep-temp]
+       [--stream-concurrency N] [--startups N] [--profile] [--peers] [--pipeline [--level-seconds S]] [--memory] [--results DIR] [--keep-temp]
   --quick               shorter, noisier runs (3 rounds of 1 s, 16 streams): about 3 minutes
   --duration S          seconds of wrk per path, load level and round (default 2; 1..60)
   --rounds N            rounds per load level, paths in rotated order (default 5; 1..20)
@@ -89,10 +93,15 @@ export const BENCH_USAGE = `usage: node dist/bench/main.js [--quick] [--duration
   --stream-concurrency  streams at once (default 8; 1..64)
   --startups N          sidecar starts timed for startup-to-ready (default 3; 1..10)
   --profile             instead of the benchmark: node --cpu-prof on the sidecar under 16 connections
+  --peers               then the peers section: LiteLLM proxy and Portkey gateway beside a fresh sidecar under the
+                        same loads, and whether each gives the client a direct call's bytes (installs them into
+                        .cache/peers with scripts/peers-env.sh first); 3 to 6 minutes more
   --pipeline            instead of the benchmark: what the metrics pipeline costs per pod (series, bytes per
                         export, collector CPU, Thanos Receive memory); needs make collector prometheus-tools
                         thanos-tools; about 3 minutes (--quick: 2)
   --level-seconds S     --pipeline: seconds each collector load level is measured (default 20, --quick 8; 5..120)
+  --memory              instead of the benchmark: one sidecar's memory in a memory cgroup (needs root for the
+                        cgroup figures), idle and through each load; about 1 minute (--quick: 30 s)
   --results DIR         where results go (default <repo>/results)
   --keep-temp           keep the temp dir (configs, logs) for inspection`;
 
@@ -108,7 +117,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     'stream-concurrency': { type: 'string' },
     startups: { type: 'string' },
     profile: { type: 'boolean' },
+    peers: { type: 'boolean' },
     pipeline: { type: 'boolean' },
+    memory: { type: 'boolean' },
     'level-seconds': { type: 'string' },
     results: { type: 'string' },
     'keep-temp': { type: 'boolean' },
@@ -125,7 +136,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     streamConcurrency: integer('stream-concurrency', text(values['stream-concurrency']), 8, 1, 64),
     startups: integer('startups', text(values.startups), quick ? 1 : 3, 1, 10),
     profile: values.profile === true,
+    peers: values.peers === true,
     pipeline: values.pipeline === true,
+    memory: values.memory === true,
     levelSeconds: integer('level-seconds', text(values['level-seconds']), quick ? 8 : 20, 5, 120),
     resultsDir: text(values.results),
     keepTemp: values['keep-temp'] === true,

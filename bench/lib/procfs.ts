@@ -11,6 +11,13 @@ export interface MemoryStatus {
   rssKb: number;
   /** Peak resident set size over the process's life ("high water mark"), kB. */
   hwmKb: number;
+  /**
+   * RssAnon: the anonymous part (heap, stacks), which no other process shares; what each further
+   * pod adds. Absent before Linux 4.5.
+   */
+  anonKb?: number;
+  /** RssFile + RssShmem: pages of files (the node binary, libraries), shared by every process mapping them. */
+  fileKb?: number;
 }
 
 export interface CpuTicks {
@@ -20,12 +27,59 @@ export interface CpuTicks {
   systemTicks: number;
 }
 
-/** VmRSS and VmHWM from /proc/<pid>/status text. */
+/** A `Name:  123 kB` line of /proc/<pid>/status or smaps_rollup. */
+function kbField(text: string, field: string): number | undefined {
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** VmRSS and VmHWM, and RssAnon, RssFile and RssShmem where the kernel has them, from /proc/<pid>/status text. */
 export function parseProcStatus(text: string): MemoryStatus | undefined {
-  const rss = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text);
-  const hwm = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text);
-  if (!rss || !hwm) return undefined;
-  return { rssKb: Number(rss[1]), hwmKb: Number(hwm[1]) };
+  const rssKb = kbField(text, 'VmRSS');
+  const hwmKb = kbField(text, 'VmHWM');
+  if (rssKb === undefined || hwmKb === undefined) return undefined;
+  const anonKb = kbField(text, 'RssAnon');
+  const fileKb = kbField(text, 'RssFile');
+  const shmemKb = kbField(text, 'RssShmem');
+  return { rssKb, hwmKb, anonKb, fileKb: fileKb === undefined ? undefined : fileKb + (shmemKb ?? 0) };
+}
+
+/**
+ * /proc/<pid>/smaps_rollup: the process's mappings summed. Shared pages are counted in full in
+ * Rss and divided by the number of processes mapping them in Pss; private ones (Private_*) are
+ * mapped by this process alone, which for file pages depends on what else runs on the machine.
+ */
+export interface SmapsRollup {
+  rssKb: number;
+  pssKb: number;
+  sharedCleanKb: number;
+  sharedDirtyKb: number;
+  privateCleanKb: number;
+  privateDirtyKb: number;
+  anonymousKb: number;
+  swapKb: number;
+}
+
+const SMAPS_FIELDS: ReadonlyArray<[keyof SmapsRollup, string]> = [
+  ['rssKb', 'Rss'],
+  ['pssKb', 'Pss'],
+  ['sharedCleanKb', 'Shared_Clean'],
+  ['sharedDirtyKb', 'Shared_Dirty'],
+  ['privateCleanKb', 'Private_Clean'],
+  ['privateDirtyKb', 'Private_Dirty'],
+  ['anonymousKb', 'Anonymous'],
+  ['swapKb', 'Swap'],
+];
+
+/** smaps_rollup text (Linux 4.14+); undefined when any field is missing. */
+export function parseSmapsRollup(text: string): SmapsRollup | undefined {
+  const rollup: Partial<SmapsRollup> = {};
+  for (const [key, field] of SMAPS_FIELDS) {
+    const value = kbField(text, field);
+    if (value === undefined) return undefined;
+    rollup[key] = value;
+  }
+  return rollup as SmapsRollup;
 }
 
 /**
@@ -101,6 +155,18 @@ export function readMemory(pid: number): MemoryStatus | undefined {
   }
 }
 
+/**
+ * A walk of the process's page tables under its memory-map lock, far dearer than the status read:
+ * read it at phase ends, not while sampling.
+ */
+export function readSmapsRollup(pid: number): SmapsRollup | undefined {
+  try {
+    return parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 export function readCpuTicks(pid: number): CpuTicks | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
@@ -148,13 +214,14 @@ export function clockTicksPerSecond(): number {
 }
 
 /**
- * Samples a process's RSS at a fixed interval until stopped; the peak is the largest sample
- * (VmHWM cannot be reset, so a peak for one phase must be sampled).
+ * Samples a process's RSS (and its anonymous part) at a fixed interval until stopped; the peak is
+ * the largest sample (VmHWM cannot be reset, so a peak for one phase must be sampled).
  */
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
   private peak = 0;
   private phasePeak = 0;
+  private anonPeak: number | undefined;
   private readonly samples: number[] = [];
 
   constructor(
@@ -186,6 +253,14 @@ export class RssSampler {
     return Math.max(this.stop().peakKb, readMemory(this.pid)?.hwmKb ?? 0);
   }
 
+  /**
+   * The largest anonymous part (RssAnon) sampled so far, kB: there is no kernel high-water mark
+   * for it, so a spike shorter than the interval is missed. Undefined where the kernel has no RssAnon.
+   */
+  get anonymousPeakKb(): number | undefined {
+    return this.anonPeak;
+  }
+
   /** The peak since the last call (or since start), in kB: which phase of the load drives the peak. */
   endPhase(): number {
     this.sample();
@@ -200,5 +275,19 @@ export class RssSampler {
     this.samples.push(memory.rssKb);
     if (memory.rssKb > this.peak) this.peak = memory.rssKb;
     if (memory.rssKb > this.phasePeak) this.phasePeak = memory.rssKb;
+    if (memory.anonKb !== undefined && memory.anonKb > (this.anonPeak ?? 0)) this.anonPeak = memory.anonKb;
   }
+}
+
+/** Runs `work` and returns the CPU `pid` used meanwhile (nothing when it cannot be read). */
+export async function withCpu<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T; used?: CpuTicks }> {
+  const before = pid === undefined ? undefined : readCpuTicks(pid);
+  const value = await work();
+  const after = pid === undefined ? undefined : readCpuTicks(pid);
+  if (before === undefined || after === undefined) return { value };
+  return { value, used: { ticks: after.ticks - before.ticks, systemTicks: after.systemTicks - before.systemTicks } };
+}
+
+export function ticksToMs(ticks: number): number {
+  return (ticks / clockTicksPerSecond()) * 1000;
 }

@@ -2,6 +2,7 @@
  * What one benchmark run measured, and the table rows (with the issue's targets) built from it.
  * Pure: the orchestrator fills BenchResults, everything shown is derived here.
  */
+import type { SmapsRollup } from './procfs';
 import { difference, median, ratio, summarize, type Summary } from './stats';
 import type { StreamFigures } from './streamStats';
 import { addedRow, valueRow, type Row } from './table';
@@ -91,7 +92,13 @@ export interface BenchResults {
     /** Spawn to ready, ms, per start. */
     startupMs: Partial<Record<PathName, number[]>>;
     idleRssKb: Partial<Record<PathName, number>>;
+    /** RssAnon at idle: the part no other process shares, what each further pod adds (the rest is file pages). */
+    idleAnonKb: Partial<Record<PathName, number>>;
+    /** smaps_rollup at idle (PSS, private and shared pages), for the JSON. */
+    idleSmaps: Partial<Record<PathName, SmapsRollup>>;
     peakRssKb: Partial<Record<PathName, number>>;
+    /** Largest RssAnon sampled every 100 ms through the load (no kernel high-water mark exists for it). */
+    peakAnonKb: Partial<Record<PathName, number>>;
     largeAnswers: LargeAnswer[];
   };
   exports: { requests: number; bytes: number };
@@ -256,7 +263,9 @@ function resourceRows(results: BenchResults): Row[] {
   const rows: Row[] = [
     valueRow(section, 'startup to ready (median)', 'ms', { sidecar: startup.sidecar, nginx: startup.nginx }, { op: '<=', value: TARGETS.startupMs }),
     valueRow(section, 'RSS idle (start + 2 s)', 'MiB', { sidecar: mb(resources.idleRssKb.sidecar), nginx: mb(resources.idleRssKb.nginx), bare: mb(resources.idleRssKb.bare) }, { op: '<=', value: TARGETS.idleRssMb }),
+    valueRow(section, 'anonymous memory idle (RssAnon: what each further pod adds)', 'MiB', { sidecar: mb(resources.idleAnonKb.sidecar), nginx: mb(resources.idleAnonKb.nginx), bare: mb(resources.idleAnonKb.bare) }),
     valueRow(section, 'RSS peak through the load (VmHWM)', 'MiB', { sidecar: mb(resources.peakRssKb.sidecar), nginx: mb(resources.peakRssKb.nginx), bare: mb(resources.peakRssKb.bare) }, { op: '<=', value: TARGETS.peakRssMb }),
+    valueRow(section, 'anonymous memory peak through the load (sampled)', 'MiB', { sidecar: mb(resources.peakAnonKb.sidecar), nginx: mb(resources.peakAnonKb.nginx), bare: mb(resources.peakAnonKb.bare) }),
     valueRow(section, 'CPU per 1,000 requests at 16 conns (direct: origin)', 'ms', cpu),
     valueRow(section, 'of which kernel (system) time', '%', perPath((path) => percentOf(jsonFigure(results, path, 16, (run) => run.cpuSystemShare)))),
     valueRow(section, 'CPU per 1,000 stream events relayed', 'ms', { sidecar: streamCpu('sidecar'), nginx: streamCpu('nginx'), bare: streamCpu('bare') }),

@@ -18,6 +18,11 @@ export interface SidecarOptions {
   label?: string;
   /** More `run` flags. */
   extraArgs?: readonly string[];
+  /**
+   * What runs in place of this process's node binary: a command line whose last element is the
+   * node binary to use (../memory.ts: a shell that joins a memory cgroup, then execs node).
+   */
+  launcher?: readonly [string, ...string[]];
 }
 
 export interface RunningSidecar {
@@ -53,7 +58,8 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Runn
   const name = `sidecar${options.label ? `-${options.label}` : ''}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const since = performance.now();
-  const child = startChild(name, process.execPath, args, path.join(options.dir, `${name}.log`));
+  const [command, ...prefix] = options.launcher ?? [process.execPath];
+  const child = startChild(name, command, [...prefix, ...args], path.join(options.dir, `${name}.log`));
   const readyMs = await waitReady(child, `${adminUrl}/readyz`, since);
   return { child, url: `http://127.0.0.1:${port}`, adminUrl, readyMs };
 }

@@ -49,8 +49,8 @@ export interface SidecarConfig {
 
 /**
  * Defaults of the listener limits. 16 MiB of buffered bodies (two maximum-size bodies, or over a
- * hundred ordinary prompts, at once) keeps the sidecar under the injected 128 Mi memory limit,
- * leaving room for its idle RSS and the transit buffers of many concurrent large uploads (a
+ * hundred ordinary prompts, at once) kept the sidecar under 128 Mi, the injected limit before
+ * it became 192 Mi, leaving room for its idle RSS and the transit buffers of many concurrent large uploads (a
  * 32 MiB budget went past the limit). 60 s to send a request is nginx's client_header_timeout and
  * client_body_timeout. 512 connections is nginx's worker_connections; the admin port only serves
  * the kubelet's probes.

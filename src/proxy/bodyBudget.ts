@@ -1,7 +1,7 @@
 /**
  * One memory budget for every body the sidecar holds in full at the same time: request bodies
  * read for telemetry and non-streamed answers kept to be read after the client has their bytes. The per-call limit alone does not
- * bound memory: eight stalled 8 MiB bodies took RSS past the injected 128 Mi limit.
+ * bound memory: eight stalled 8 MiB bodies took RSS past 128 Mi (the injected limit then).
  * A caller that cannot get its share does not wait for one: it streams the body through unparsed.
  */
 

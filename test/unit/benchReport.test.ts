@@ -164,7 +164,7 @@ describe('rows from a run', () => {
     loneCpuMs: { direct: [0.2, 0.3, 0.25], sidecar: [1.1, 9.0, 1.3, 1.2], nginx: [0.3] },
     longPromptTtfbMs: { direct: [2.0, 2.2, 2.1], sidecar: [3.0, 3.4, 9.0], bare: [2.9] },
     bigEventMs: { direct: [60, 70, 65], sidecar: [150, 900, 160], nginx: [80] },
-    resources: { startupMs: { sidecar: [400, 250, 260], nginx: [20] }, idleRssKb: { sidecar: 60 * 1024 }, peakRssKb: {}, largeAnswers: [{ bytes: 10 * 1024 * 1024, growthKb: { sidecar: 2048, nginx: 0 } }] },
+    resources: { startupMs: { sidecar: [400, 250, 260], nginx: [20] }, idleRssKb: { sidecar: 60 * 1024 }, idleAnonKb: { sidecar: 14 * 1024, bare: 9 * 1024 }, idleSmaps: {}, peakRssKb: {}, peakAnonKb: { sidecar: 30 * 1024 }, largeAnswers: [{ bytes: 10 * 1024 * 1024, growthKb: { sidecar: 2048, nginx: 0 } }] },
     exports: { requests: 1, bytes: 1 },
     problems: [],
   };
@@ -182,6 +182,13 @@ describe('rows from a run', () => {
     expect(find('resources', 'RSS growth passing a 10 MiB answer')).toMatchObject({ sidecar: 2, nginx: 0 });
     expect(find('resources', 'CPU per 1,000 requests at 16 conns (direct: origin)')).toMatchObject({ direct: 12, sidecar: 200, nginx: 30 });
     expect(find('resources', 'of which kernel (system) time')).toMatchObject({ direct: undefined, sidecar: 25 });
+  });
+
+  it('shows the anonymous part of memory beside RSS, idle and at peak', () => {
+    const idle = find('resources', 'anonymous memory idle (RssAnon: what each further pod adds)');
+    expect(idle).toMatchObject({ sidecar: 14, bare: 9, nginx: undefined });
+    expect(idle?.vsBare).toBeCloseTo(14 / 9, 9);
+    expect(find('resources', 'anonymous memory peak through the load (sampled)')).toMatchObject({ sidecar: 30 });
   });
 
   it('takes the median over rounds, so one noisy round does not decide a figure', () => {

@@ -135,7 +135,7 @@ describe('webhook', () => {
           headerAttributes: [],
           legacySidecar: false,
           metrics: 'push',
-          resources: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+          resources: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '192Mi' },
           version: TEST_VERSION,
         },
       },

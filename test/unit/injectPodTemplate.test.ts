@@ -145,7 +145,7 @@ describe('the sidecar container', () => {
         capabilities: { drop: ['ALL'] },
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
+      resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '192Mi' } },
       livenessProbe: { httpGet: { path: '/healthz', port: 'genai-admin' } },
       readinessProbe: { httpGet: { path: '/readyz', port: 'genai-admin' } },
     });
@@ -277,7 +277,7 @@ describe('annotations', () => {
     ['genai-sidecar.io/header-attributes', 'x-team=Team', 'annotation genai-sidecar.io/header-attributes: attribute "Team" must be lower-case'],
     ['genai-sidecar.io/header-attributes', 'bad header=team', 'annotation genai-sidecar.io/header-attributes: "bad header" is not a valid header name'],
     ['genai-sidecar.io/cpu-request', 'lots', 'annotation genai-sidecar.io/cpu-request: "lots" is not a Kubernetes quantity'],
-    ['genai-sidecar.io/memory-request', '256Mi', 'annotation genai-sidecar.io/memory-request: "256Mi" is above the limit "128Mi" (set genai-sidecar.io/memory-limit too)'],
+    ['genai-sidecar.io/memory-request', '256Mi', 'annotation genai-sidecar.io/memory-request: "256Mi" is above the limit "192Mi" (set genai-sidecar.io/memory-limit too)'],
     ['genai-sidecar.io/image', 'two words', 'annotation genai-sidecar.io/image: "two words" is not an image reference'],
     ['genai-sidecar.io/metrics', 'scrape', 'annotation genai-sidecar.io/metrics: "scrape" must be one of push, pull, both'],
   ])('%s: %p is an InjectError', (key, value, message) => {
