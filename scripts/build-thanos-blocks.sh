@@ -20,7 +20,6 @@ fail() {
 }
 
 [[ -f "$source_dir/go.mod" ]] || fail "missing $source_dir/go.mod"
-# The same files in the same order as test/helpers/syntheticHistory.ts hashes them.
 mapfile -t go_files < <(cd "$source_dir" && LC_ALL=C ls -- *.go)
 key="$(cd "$source_dir" && cat "$repo_root/scripts/build-thanos-blocks.sh" go.mod go.sum "${go_files[@]}" | sha256sum | cut -c1-16)"
 target="$cache_dir/$key"

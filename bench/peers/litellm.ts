@@ -5,9 +5,9 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, startChild, waitReady } from '../servers/processes';
 import { repoRoot } from '../tools';
 import { API_PATHS, clientKey, withClientHeaders, type Call, type PathRequest, type PeerDefinition, type RunningPeer, type UpstreamUrls } from './contender';
+import { launchPeer } from './launch';
 
 /** LiteLLM picks a deployment by model name; config.yaml names the paced fake's deployment this. */
 export const LITELLM_PACED_MODEL = 'gpt-4o-mini-paced';
@@ -74,14 +74,19 @@ export const litellm: PeerDefinition = {
   configuration:
     'LiteLLM proxy, 1 worker (its default), config bench/peers/litellm/config.yaml: one OpenAI-compatible deployment per fake provider, its Prometheus callback on, master key, no database, LITELLM_LOG=WARNING',
   async start(options): Promise<RunningPeer> {
-    const port = await freePort();
     const config = path.join(repoRoot(), 'bench/peers/litellm/config.yaml');
-    const args = ['-m', 'litellm.proxy.proxy_cli', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--num_workers', '1'];
-    const url = `http://127.0.0.1:${port}`;
-    const since = performance.now();
-    const child = startChild(`litellm-${options.label}`, options.entry, args, path.join(options.dir, `litellm-${options.label}.log`), litellmEnvironment(options.upstreams));
-    // The readiness route Kubernetes would probe; it answers once the app's start-up has run.
-    const readyMs = await waitReady(child, `${url}/health/readiness`, since, READY_TIMEOUT_MS, 20);
+    const { child, readyMs, url } = await launchPeer({
+      name: 'litellm',
+      label: options.label,
+      dir: options.dir,
+      command: options.entry,
+      args: (port) => ['-m', 'litellm.proxy.proxy_cli', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--num_workers', '1'],
+      // The readiness route Kubernetes would probe; it answers once the app's start-up has run.
+      readyPath: '/health/readiness',
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      pollMs: 20,
+      env: litellmEnvironment(options.upstreams),
+    });
     return { child, readyMs, version: installedVersion(options.entry), request: (call) => litellmRequest(url, call) };
   },
 };

@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, startChild, waitReady } from '../servers/processes';
 import { API_PATHS, withClientHeaders, type Call, type PathRequest, type PeerDefinition, type RunningPeer, type UpstreamUrls } from './contender';
+import { launchPeer } from './launch';
 
 /** The headers a Portkey client adds to a call: which provider, and where it listens. */
 export function portkeyHeaders(upstreams: UpstreamUrls, call: Pick<Call, 'upstream' | 'api'>): Record<string, string> {
@@ -36,13 +36,17 @@ export const portkey: PeerDefinition = {
   configuration:
     'Portkey gateway, node build/start-server.js as its image runs it (default logging, no node flags), provider and custom host in x-portkey-* headers per request; hono and @hono/node-server at the versions its own lock file ships (bench/peers/portkey/package.json says why)',
   async start(options): Promise<RunningPeer> {
-    const port = await freePort();
-    const args = ['--require', path.join(__dirname, 'loopbackListen.js'), options.entry, `--port=${port}`];
-    const url = `http://127.0.0.1:${port}`;
-    const since = performance.now();
-    const child = startChild(`portkey-${options.label}`, process.execPath, args, path.join(options.dir, `portkey-${options.label}.log`));
-    // `GET /` answers "AI Gateway says hey!" once the server listens.
-    const readyMs = await waitReady(child, `${url}/`, since, 30_000, 2);
+    const { child, readyMs, url } = await launchPeer({
+      name: 'portkey',
+      label: options.label,
+      dir: options.dir,
+      command: process.execPath,
+      args: (port) => ['--require', path.join(__dirname, 'loopbackListen.js'), options.entry, `--port=${port}`],
+      // `GET /` answers "AI Gateway says hey!" once the server listens.
+      readyPath: '/',
+      readyTimeoutMs: 30_000,
+      pollMs: 2,
+    });
     return { child, readyMs, version: installedVersion(options.entry), request: (call) => portkeyRequest(url, options.upstreams, call) };
   },
 };

@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { whenBodyRead } from '../servers/requestBody';
 
 /** A request with this header is answered 429 rate_limit_exceeded. */
 export const FAIL_HEADER = 'x-capacity-fail';
@@ -86,18 +87,12 @@ export interface FakeOpenAi {
 export async function startFakeOpenAi(): Promise<FakeOpenAi> {
   const answered: Record<number, number> = {};
   const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) parts.push(chunk);
-    });
-    req.on('end', () => {
+    whenBodyRead(req, MAX_REQUEST_BYTES, (body) => {
       res.once('finish', () => (answered[res.statusCode] = (answered[res.statusCode] ?? 0) + 1));
       const path = (req.url ?? '').split('?')[0] ?? '';
       if (req.method !== 'POST') return json(res, 405, { error: { message: 'fake OpenAI: POST only', type: 'invalid_request_error', code: null } });
       if (req.headers[FAIL_HEADER] !== undefined) return json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } });
-      answer(path, readRequest(Buffer.concat(parts).toString('utf8')), res);
+      answer(path, readRequest(body), res);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

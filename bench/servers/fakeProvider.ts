@@ -22,6 +22,7 @@ import {
   streamEvent,
   streamTail,
 } from '../lib/payloads';
+import { whenBodyRead } from './requestBody';
 
 /** The largest answer the fake will produce, so a typo cannot ask for gigabytes. */
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
@@ -63,14 +64,8 @@ export async function startFakeProvider(): Promise<FakeProvider> {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"fake provider: unknown path"}}');
       return;
     }
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) parts.push(chunk);
-    });
-    req.on('end', () => {
-      const request = readChatRequest(Buffer.concat(parts).toString('utf8'));
+    whenBodyRead(req, MAX_REQUEST_BYTES, (body) => {
+      const request = readChatRequest(body);
       const askedBytes = Number(req.headers[RESPONSE_BYTES_HEADER]);
       const eventBytes = Number(req.headers[BIG_EVENT_BYTES_HEADER]);
       if (Number.isFinite(askedBytes) && askedBytes > 0) {

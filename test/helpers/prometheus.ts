@@ -4,10 +4,11 @@
  * shipped one runs with: queries, scrape jobs, its log, and a stop/start that keeps its data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../bench/tools';
+import { pinnedVersion } from './buildScripts';
 import { freePort } from '../../bench/servers/processes';
 
 // Found by walking up to package.json, so this module also runs compiled (the pipeline bench).
@@ -15,11 +16,7 @@ const ROOT = repoRoot();
 export const PROMETHEUS_BUILD_SCRIPT = 'scripts/build-prometheus.sh';
 
 /** The release the tests run, read from the build script so the version lives in one place. */
-export const PROMETHEUS_VERSION = ((): string => {
-  const version = readFileSync(path.join(ROOT, PROMETHEUS_BUILD_SCRIPT), 'utf8').match(/^PROMETHEUS_VERSION=(\S+)$/m)?.[1];
-  if (!version) throw new Error(`no PROMETHEUS_VERSION= line in ${PROMETHEUS_BUILD_SCRIPT}`);
-  return version;
-})();
+export const PROMETHEUS_VERSION = pinnedVersion(PROMETHEUS_BUILD_SCRIPT, 'PROMETHEUS_VERSION');
 
 /** prometheus and promtool, as scripts/build-prometheus.sh leaves them. */
 export const PROMETHEUS_BIN_DIR = path.join(ROOT, '.cache', `prometheus-${PROMETHEUS_VERSION}`, 'bin');

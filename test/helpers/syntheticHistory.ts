@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from '../../demo/random';
 import { LATEST_METRICS, METRICS } from '../../src/telemetry/names';
@@ -19,7 +19,6 @@ import { startCollector, WRITER_CONFIG } from './otelcol';
 import { startPrometheus, type RunningPrometheus } from './prometheus';
 
 const ROOT = path.resolve(__dirname, '../..');
-const TOOL_DIR = path.join(ROOT, 'test/tools/thanos-blocks');
 const BUILD_SCRIPT = 'scripts/build-thanos-blocks.sh';
 
 /** The sidecar's default export interval: the writer tier writes each series once a minute. */
@@ -312,15 +311,15 @@ export function endExtrapolationDifference(history: History, name: string, resol
   return difference;
 }
 
-/** Where scripts/build-thanos-blocks.sh puts the tool for the sources as they are now (the same files, the same order). */
+let builtBinary: string | undefined;
+
+/**
+ * The tool for the sources as they are now, as scripts/build-thanos-blocks.sh names its directory
+ * (it answers at once when built, which make thanos-tools does; asked once per process).
+ */
 export function thanosBlocksBinary(): string {
-  const files = [path.join(ROOT, BUILD_SCRIPT), path.join(TOOL_DIR, 'go.mod'), path.join(TOOL_DIR, 'go.sum')];
-  const goFiles = readdirSync(TOOL_DIR).filter((name) => name.endsWith('.go')).sort();
-  const hash = createHash('sha256');
-  for (const file of [...files, ...goFiles.map((name) => path.join(TOOL_DIR, name))]) hash.update(readFileSync(file));
-  const binary = path.join(ROOT, '.cache/thanos-blocks', hash.digest('hex').slice(0, 16), 'thanos-blocks');
-  if (!existsSync(binary)) throw new Error(`thanos-blocks is not built for the current sources (${binary} is missing): run ${BUILD_SCRIPT} (make thanos-tools does)`);
-  return binary;
+  builtBinary ??= path.join(execFileSync('bash', [path.join(ROOT, BUILD_SCRIPT)], { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'inherit'] }).trim(), 'thanos-blocks');
+  return builtBinary;
 }
 
 function runTool(args: string[]): unknown {

@@ -8,17 +8,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, logTail, probe, startChild, waitReady, type Child } from '../../bench/servers/processes';
 import { repoRoot } from '../../bench/tools';
+import { pinnedVersion } from './buildScripts';
 
 // Found by walking up to package.json, so this module also runs compiled (the pipeline bench).
 const ROOT = repoRoot();
 export const THANOS_BUILD_SCRIPT = 'scripts/build-thanos.sh';
 
 /** The release the tests run, read from the build script so the version lives in one place. */
-export const THANOS_VERSION = ((): string => {
-  const version = readFileSync(path.join(ROOT, THANOS_BUILD_SCRIPT), 'utf8').match(/^THANOS_VERSION=(\S+)$/m)?.[1];
-  if (!version) throw new Error(`no THANOS_VERSION= line in ${THANOS_BUILD_SCRIPT}`);
-  return version;
-})();
+export const THANOS_VERSION = pinnedVersion(THANOS_BUILD_SCRIPT, 'THANOS_VERSION');
 
 export const THANOS_BIN = path.join(ROOT, '.cache', `thanos-${THANOS_VERSION}`, 'bin', 'thanos');
 

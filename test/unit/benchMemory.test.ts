@@ -3,11 +3,11 @@
  * /proc and memory-cgroup parsers with text as this kernel and cgroup v1/v2 write it, the peaks
  * of a phase, the report, and the sampler's anonymous peak against a real child process.
  */
-import { spawn } from 'node:child_process';
 import { memoryFigures, peakOf, renderMemoryMarkdown, type MemoryResults } from '../../bench/lib/memoryReport';
 import { cgroupMemory, parseMemoryStat, statValue } from '../../bench/lib/memoryStat';
 import { BENCH_USAGE, parseBenchOptions } from '../../bench/lib/options';
 import { parseProcStatus, parseSmapsRollup, readMemory, readSmapsRollup, RssSampler } from '../../bench/lib/procfs';
+import { startAllocatingChild } from '../helpers/allocatingChild';
 
 const STATUS = 'Name:\tnode\nVmHWM:\t   63360 kB\nVmRSS:\t   61956 kB\nRssAnon:\t   19904 kB\nRssFile:\t   42036 kB\nRssShmem:\t      16 kB\nThreads:\t11\n';
 
@@ -58,25 +58,12 @@ describe('/proc memory readings', () => {
   });
 
   it("keeps the largest anonymous sample, which a child's allocation raises", async () => {
-    const child = spawn(process.execPath, ['-e', 'process.stdin.once("data", () => { globalThis.held = Buffer.alloc(64 << 20, 1); console.log("allocated"); }); console.log("ready");'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const line = (text: string): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const onData = (chunk: Buffer): void => {
-          if (!chunk.toString().includes(text)) return;
-          child.stdout.off('data', onData);
-          resolve();
-        };
-        child.stdout.on('data', onData);
-        child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-      });
+    const child = startAllocatingChild();
     try {
-      await line('ready');
-      const sampler = new RssSampler(child.pid as number, 1_000).start();
+      await child.ready;
+      const sampler = new RssSampler(child.pid, 1_000).start();
       const before = sampler.anonymousPeakKb as number;
-      child.stdin.write('go\n');
-      await line('allocated');
+      await child.allocate();
       sampler.stop();
       // Buffer.alloc's 64 MiB are anonymous pages, so they show there and not as file pages.
       expect((sampler.anonymousPeakKb as number) - before).toBeGreaterThan(60 * 1024);

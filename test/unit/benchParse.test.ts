@@ -11,6 +11,7 @@ import { completeResponse, ResponseFramingError } from '../../bench/lib/response
 import { sentAtMs, SseEventSplitter, withoutSentTime } from '../../bench/lib/sseEvents';
 import { streamFigures, type StreamSample } from '../../bench/lib/streamStats';
 import { parseWrkLuaJson, parseWrkOutput, parseWrkText, parseWrkTime, RESULT_MARKER, WrkOutputError, wrkLuaScript } from '../../bench/lib/wrk';
+import { startAllocatingChild } from '../helpers/allocatingChild';
 
 /** Recorded from Debian's wrk 4.1.0 running the benchmark's script against the nginx origin. */
 const WRK_STDOUT = `Running 2s test @ http://127.0.0.1:41169/v1/chat/completions
@@ -158,29 +159,13 @@ describe('/proc parsers', () => {
   });
 
   it('gives each phase its own peak, and the whole run the largest of them', async () => {
-    // A fresh child that touches 64 MiB when told to: in this jest worker, memory freed by earlier
-    // suites can already be resident, and a new buffer then leaves RSS where it was.
-    const child = spawn(process.execPath, ['-e', 'process.stdin.once("data", () => { globalThis.held = Buffer.alloc(64 << 20, 1); console.log("allocated"); }); console.log("ready");'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const line = (text: string): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const onData = (chunk: Buffer): void => {
-          if (chunk.toString().includes(text)) {
-            child.stdout.off('data', onData);
-            resolve();
-          }
-        };
-        child.stdout.on('data', onData);
-        child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-      });
+    const child = startAllocatingChild();
     try {
-      await line('ready');
-      const pid = child.pid as number;
+      await child.ready;
+      const pid = child.pid;
       const sampler = new RssSampler(pid, 1_000).start();
       const first = sampler.endPhase();
-      child.stdin.write('go\n');
-      await line('allocated');
+      await child.allocate();
       const second = sampler.endPhase();
       const { peakKb } = sampler.stop();
       expect(first).toBeGreaterThan(1024);
